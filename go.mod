@@ -1,0 +1,3 @@
+module github.com/tnco-drivers/openstack-driver
+
+go 1.26
