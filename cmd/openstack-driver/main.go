@@ -1,0 +1,196 @@
+// Command openstack-driver runs the OpenStack resource driver for Brent:
+// the HTTP API, the pollers that follow stacks, and, when no Kafka is
+// configured, an embedded broker for trying it on one machine. This file
+// only wires the packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tnco-drivers/openstack-driver/config"
+	"github.com/tnco-drivers/openstack-driver/heat"
+	"github.com/tnco-drivers/openstack-driver/kafka"
+	"github.com/tnco-drivers/openstack-driver/lifecycle"
+	"github.com/tnco-drivers/openstack-driver/resourcepkg"
+	"github.com/tnco-drivers/openstack-driver/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := config.Load(args, os.LookupEnv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openstack-driver: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM,
+		os.Interrupt)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("driver stopped", "error", err.Error())
+		return 1
+	}
+	log.Info("driver stopped")
+	return 0
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr,
+		&slog.HandlerOptions{Level: l}))
+}
+
+// health answers the management endpoints.
+type health struct {
+	bus     *kafka.Bus
+	running atomic.Bool
+}
+
+func (h *health) Kafka(ctx context.Context) error { return h.bus.Ping(ctx) }
+func (h *health) Workers() bool                   { return h.running.Load() }
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	brokers := cfg.KafkaBrokers
+	if len(brokers) == 0 {
+		dir := filepath.Join(cfg.DataDir, "kafka")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
+		embedded, err := kafka.StartEmbedded(cfg.EmbeddedKafkaListen, dir)
+		if err != nil {
+			return err
+		}
+		defer embedded.Close()
+		brokers = embedded.Addrs()
+		log.Warn("no Kafka brokers configured: using the embedded broker, "+
+			"which is for trying the driver and not for production",
+			"address", brokers, "dataDir", dir)
+	}
+
+	bus, err := kafka.Dial(kafka.Options{Brokers: brokers,
+		ClientID: "openstack-driver"}, log)
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+	if cfg.CreateTopics {
+		ensureTopics(ctx, cfg, bus, log)
+	}
+
+	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
+		IdleTTL: cfg.ClientIdleTTL})
+	engine := lifecycle.NewEngine(lifecycle.Settings{
+		EventsTopic: cfg.EventsTopic,
+		PackageLimits: resourcepkg.Limits{MaxBytes: cfg.MaxPackageBytes,
+			MaxEntries: cfg.MaxPackageEntries},
+		StackTimeoutMins: cfg.StackTimeoutMins,
+		DeadlineMargin:   cfg.DeadlineMargin,
+		DisableRollback:  cfg.DisableRollback,
+		AdoptableStates:  cfg.AdoptableStates,
+		PollInterval:     cfg.PollInterval,
+		PollMaxInterval:  cfg.PollMaxInterval,
+		Workers:          cfg.Workers,
+		OpenStackTimeout: cfg.OpenStackTimeout,
+	}, clients, bus, log)
+
+	h := &health{bus: bus}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() {
+		h.running.Store(true)
+		defer h.running.Store(false)
+		engine.Run(workCtx)
+	})
+
+	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes},
+		engine, h, log)
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		stopWork()
+		workers.Wait()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	log.Info("driver listening", "address", ln.Addr().String(),
+		"eventsTopic", cfg.EventsTopic)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down: no new requests; finishing those in flight")
+		sctx, cancel := context.WithTimeout(context.Background(),
+			cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWork()
+	workers.Wait()
+	if pending := engine.Pending(); pending > 0 {
+		log.Warn("requests still waiting for their stack at shutdown",
+			"pending", pending)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// ensureTopics creates the topics the driver needs, trying again in the
+// background while the broker cannot be reached: execute answers 503 until
+// then, which is what Brent expects of a driver whose Kafka is down.
+func ensureTopics(ctx context.Context, cfg *config.Config, bus *kafka.Bus,
+	log *slog.Logger) {
+	try := func() error {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return bus.EnsureTopics(tctx, int32(cfg.TopicPartitions),
+			int16(cfg.TopicReplication), cfg.EventsTopic)
+	}
+	if err := try(); err == nil {
+		return
+	} else {
+		log.Warn("topics not created yet; trying again in the background",
+			"error", err.Error())
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Second):
+			}
+			if err := try(); err == nil {
+				return
+			}
+		}
+	}()
+}

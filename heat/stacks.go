@@ -1,0 +1,175 @@
+package heat
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+// Stack is what Heat says about one stack.
+type Stack struct {
+	ID           string
+	Name         string
+	Status       string
+	StatusReason string
+	CreationTime string
+	UpdatedTime  string
+	Tags         []string
+	Parameters   map[string]string
+	// Outputs maps output_key to output_value.
+	Outputs map[string]any
+}
+
+// HasTag reports whether the stack carries tag.
+func (s *Stack) HasTag(tag string) bool {
+	for _, t := range s.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// Deleted reports whether the stack is gone or going.
+func (s *Stack) Deleted() bool {
+	return strings.HasPrefix(s.Status, "DELETE_") && s.Status != "DELETE_FAILED"
+}
+
+// InProgress reports whether Heat is still working on the stack.
+func (s *Stack) InProgress() bool {
+	return strings.HasSuffix(s.Status, "_IN_PROGRESS")
+}
+
+// CreateInput is everything Heat needs to create a stack.
+type CreateInput struct {
+	Name string
+	// Template is the HOT template as text; Heat parses it.
+	Template string
+	// Files maps the names a template uses (nested templates, get_file
+	// targets) to their contents.
+	Files map[string]string
+	// Environment is the environment file as text, or "".
+	Environment     string
+	Parameters      map[string]any
+	TimeoutMins     int
+	DisableRollback bool
+	Tags            []string
+}
+
+type stackBody struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"stack_name"`
+	Status       string            `json:"stack_status"`
+	StatusReason string            `json:"stack_status_reason"`
+	CreationTime string            `json:"creation_time"`
+	UpdatedTime  string            `json:"updated_time"`
+	Tags         []string          `json:"tags"`
+	Parameters   map[string]string `json:"parameters"`
+	Outputs      []struct {
+		Key   string `json:"output_key"`
+		Value any    `json:"output_value"`
+	} `json:"outputs"`
+}
+
+func (b stackBody) stack() *Stack {
+	s := &Stack{ID: b.ID, Name: b.Name, Status: b.Status,
+		StatusReason: b.StatusReason, CreationTime: b.CreationTime,
+		UpdatedTime: b.UpdatedTime, Tags: b.Tags, Parameters: b.Parameters,
+		Outputs: map[string]any{}}
+	for _, o := range b.Outputs {
+		s.Outputs[o.Key] = o.Value
+	}
+	return s
+}
+
+// CreateStack asks Heat to create a stack and gives its id. The body is
+// built here rather than with gophercloud's template helpers, which would
+// re-parse the template as YAML 1.1 and try to fetch files themselves.
+func (c *Cloud) CreateStack(ctx context.Context, in CreateInput) (string,
+	error) {
+	body := map[string]any{
+		"stack_name":       in.Name,
+		"template":         in.Template,
+		"files":            in.Files,
+		"parameters":       in.Parameters,
+		"disable_rollback": in.DisableRollback,
+	}
+	if in.Files == nil {
+		body["files"] = map[string]string{}
+	}
+	if in.Parameters == nil {
+		body["parameters"] = map[string]any{}
+	}
+	if in.Environment != "" {
+		body["environment"] = in.Environment
+	}
+	if in.TimeoutMins > 0 {
+		body["timeout_mins"] = in.TimeoutMins
+	}
+	if len(in.Tags) > 0 {
+		body["tags"] = strings.Join(in.Tags, ",")
+	}
+	var out struct {
+		Stack struct {
+			ID string `json:"id"`
+		} `json:"stack"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	_, err := c.orchestration.Post(ctx, c.orchestration.ServiceURL("stacks"),
+		body, &out, nil)
+	if err != nil {
+		return "", wrap("Heat", "create stack "+in.Name, err)
+	}
+	if out.Stack.ID == "" {
+		return "", fmt.Errorf("Heat create stack %s: no id in the answer",
+			in.Name)
+	}
+	return out.Stack.ID, nil
+}
+
+// GetStack reads a stack by name and id, or by id alone (one more round
+// trip: Heat redirects to the full address).
+func (c *Cloud) GetStack(ctx context.Context, name, id string) (*Stack,
+	error) {
+	path := "stacks/" + url.PathEscape(id)
+	if name != "" {
+		path = "stacks/" + url.PathEscape(name) + "/" + url.PathEscape(id)
+	}
+	return c.show(ctx, path, "show stack "+id)
+}
+
+// FindStack reads a stack by its name; a 404 means none has it.
+func (c *Cloud) FindStack(ctx context.Context, name string) (*Stack, error) {
+	return c.show(ctx, "stacks/"+url.PathEscape(name), "find stack "+name)
+}
+
+func (c *Cloud) show(ctx context.Context, path, op string) (*Stack, error) {
+	var out struct {
+		Stack stackBody `json:"stack"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	_, err := c.orchestration.Get(ctx, c.orchestration.ServiceURL(path),
+		&out, nil)
+	if err != nil {
+		return nil, wrap("Heat", op, err)
+	}
+	return out.Stack.stack(), nil
+}
+
+// DeleteStack asks Heat to delete a stack; Heat answers at once and the
+// stack goes to DELETE_IN_PROGRESS.
+func (c *Cloud) DeleteStack(ctx context.Context, name, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	path := "stacks/" + url.PathEscape(name) + "/" + url.PathEscape(id)
+	_, err := c.orchestration.Delete(ctx, c.orchestration.ServiceURL(path),
+		&gophercloud.RequestOpts{OkCodes: []int{http.StatusNoContent,
+			http.StatusAccepted, http.StatusOK}})
+	return wrap("Heat", "delete stack "+id, err)
+}

@@ -1,0 +1,189 @@
+// Package lifecycle is the driver's domain: Brent's execute requests, the
+// lifecycle transitions Create, Delete and Adopt, the jobs that follow a
+// stack until it settles, and the messages that tell Brent how it ended.
+// It uses heat/ to reach OpenStack and a Publisher to reach Kafka, and
+// knows nothing of HTTP.
+package lifecycle
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Transition is a lifecycle transition this driver performs.
+type Transition string
+
+// The transitions of this driver.
+const (
+	Create Transition = "Create"
+	Delete Transition = "Delete"
+	Adopt  Transition = "Adopt"
+)
+
+// Transitions lists the supported transitions, for messages.
+var transitions = []Transition{Create, Delete, Adopt}
+
+// ParseTransition reads a lifecycle name, ignoring case.
+func ParseTransition(name string) (Transition, error) {
+	for _, t := range transitions {
+		if strings.EqualFold(name, string(t)) {
+			return t, nil
+		}
+	}
+	names := make([]string, len(transitions))
+	for i, t := range transitions {
+		names[i] = string(t)
+	}
+	return "", &RequestError{Field: "lifecycleName", Problem: fmt.Sprintf(
+		"%q is not supported by the OpenStack driver; supported are %s",
+		name, strings.Join(names, ", "))}
+}
+
+// StackEntry is the associatedTopology entry naming a request's stack.
+// Brent stores it and later Delete requests read it back: keep the name.
+const StackEntry = "InfrastructureStack"
+
+// StackEntryType is the type of the stack entry.
+const StackEntryType = "Openstack"
+
+// TopologyEntry names one infrastructure object.
+type TopologyEntry struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// Topology is an associatedTopology map.
+type Topology map[string]TopologyEntry
+
+// StackTopology is the topology holding just the stack with id.
+func StackTopology(id string) Topology {
+	return Topology{StackEntry: {ID: id, Type: StackEntryType}}
+}
+
+// DeploymentLocation is where the request is carried out.
+type DeploymentLocation struct {
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Properties map[string]any `json:"properties"`
+}
+
+// ExecuteRequest is the body of POST /api/driver/lifecycle/execute.
+type ExecuteRequest struct {
+	LifecycleName      string              `json:"lifecycleName"`
+	DriverFiles        *string             `json:"driverFiles"`
+	SystemProperties   Properties          `json:"systemProperties"`
+	ResourceProperties Properties          `json:"resourceProperties"`
+	RequestProperties  Properties          `json:"requestProperties"`
+	AssociatedTopology Topology            `json:"associatedTopology"`
+	DeploymentLocation *DeploymentLocation `json:"deploymentLocation"`
+}
+
+// RequestError is a request Brent must correct; it becomes a 400.
+type RequestError struct {
+	// Field is where the problem is, e.g. "systemProperties.resourceId".
+	Field string
+	// Problem says what is wrong.
+	Problem string
+}
+
+func (e *RequestError) Error() string {
+	if e.Field == "" {
+		return e.Problem
+	}
+	return e.Field + ": " + e.Problem
+}
+
+// Validate checks what every transition needs.
+func (r *ExecuteRequest) Validate() (Transition, error) {
+	if r.LifecycleName == "" {
+		return "", &RequestError{Field: "lifecycleName",
+			Problem: "missing; expected Create, Delete or Adopt"}
+	}
+	t, err := ParseTransition(r.LifecycleName)
+	if err != nil {
+		return "", err
+	}
+	if r.DriverFiles == nil {
+		return "", &RequestError{Field: "driverFiles", Problem: "missing; " +
+			"expected the base64 text of a zip of Lifecycle/openstack"}
+	}
+	if r.SystemProperties == nil {
+		return "", &RequestError{Field: "systemProperties",
+			Problem: "missing"}
+	}
+	if t == Create {
+		for _, name := range []string{"resourceId", "resourceName"} {
+			if strings.TrimSpace(r.SystemProperties.String(name)) == "" {
+				return "", &RequestError{
+					Field:   "systemProperties." + name,
+					Problem: "missing or empty; a Create needs it to " +
+						"name the stack"}
+			}
+		}
+	}
+	if r.DeploymentLocation == nil {
+		return "", &RequestError{Field: "deploymentLocation",
+			Problem: "missing"}
+	}
+	if r.DeploymentLocation.Properties == nil {
+		return "", &RequestError{Field: "deploymentLocation.properties",
+			Problem: "missing"}
+	}
+	for name, e := range r.AssociatedTopology {
+		if strings.TrimSpace(e.ID) == "" {
+			return "", &RequestError{Field: "associatedTopology." + name,
+				Problem: "has no id"}
+		}
+	}
+	return t, nil
+}
+
+// Status is a request's state in a message.
+type Status string
+
+// The statuses of a message.
+const (
+	InProgress Status = "IN_PROGRESS"
+	Complete   Status = "COMPLETE"
+	Failed     Status = "FAILED"
+)
+
+// FailureDetails says why a request failed.
+type FailureDetails struct {
+	FailureCode string `json:"failureCode"`
+	Description string `json:"description"`
+}
+
+// Message is a lifecycle execution event, as Brent reads it from the
+// events topic. No other fields are allowed in it.
+type Message struct {
+	RequestID          string          `json:"requestId"`
+	Status             Status          `json:"status"`
+	FailureDetails     *FailureDetails `json:"failureDetails,omitempty"`
+	Outputs            map[string]any  `json:"outputs"`
+	AssociatedTopology Topology        `json:"associatedTopology"`
+}
+
+// MarshalJSON makes outputs and associatedTopology {} rather than null.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type plain Message
+	if m.Outputs == nil {
+		m.Outputs = map[string]any{}
+	}
+	if m.AssociatedTopology == nil {
+		m.AssociatedTopology = Topology{}
+	}
+	return json.Marshal(plain(m))
+}
+
+// sortedKeys gives a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

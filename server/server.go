@@ -1,0 +1,304 @@
+// Package server is the driver's HTTP face: the Resource Driver API that
+// Brent calls (execute, find), the management endpoints for probes, and
+// the mapping of the domain's errors to HTTP answers. It decodes and
+// answers; the work itself is done by lifecycle/ and discovery/.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/tnco-drivers/openstack-driver/lifecycle"
+)
+
+// Executor carries out execute requests.
+type Executor interface {
+	Execute(ctx context.Context, req *lifecycle.ExecuteRequest,
+		trace lifecycle.Trace) (*lifecycle.Accepted, error)
+}
+
+// Health reports whether a part the driver depends on works.
+type Health interface {
+	// Kafka checks that the broker answers.
+	Kafka(ctx context.Context) error
+	// Workers reports whether the pollers run.
+	Workers() bool
+}
+
+// Options configure the API.
+type Options struct {
+	MaxBodyBytes int64
+}
+
+// Server is the HTTP API.
+type Server struct {
+	opts   Options
+	exec   Executor
+	health Health
+	log    *slog.Logger
+	router *mux.Router
+}
+
+// New builds the API's routes.
+func New(opts Options, exec Executor, health Health,
+	log *slog.Logger) *Server {
+	s := &Server{opts: opts, exec: exec, health: health, log: log,
+		router: mux.NewRouter()}
+	r := s.router
+	r.HandleFunc("/api/driver/lifecycle/execute", s.execute).
+		Methods(http.MethodPost)
+	r.HandleFunc("/management/health", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/management/live", s.live).Methods(http.MethodGet)
+	r.HandleFunc("/management/ready", s.ready).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter,
+		req *http.Request) {
+		s.fail(w, req, http.StatusNotFound, fmt.Sprintf(
+			"no such endpoint: %s %s", req.Method, req.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(
+		w http.ResponseWriter, req *http.Request) {
+		s.fail(w, req, http.StatusMethodNotAllowed, fmt.Sprintf(
+			"%s is not allowed on %s", req.Method, req.URL.Path))
+	})
+	return s
+}
+
+// Handle adds a route, for the parts wired in beside the core API.
+func (s *Server) Handle(path string, h http.HandlerFunc, methods ...string) {
+	s.router.HandleFunc(path, h).Methods(methods...)
+}
+
+// ServeHTTP serves the API, recovering from a panic with a 500 so that
+// one bad request never takes the process down.
+func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic while serving a request", "path",
+				req.URL.Path, "panic", fmt.Sprint(p))
+			if !rec.wrote {
+				s.fail(rec, req, http.StatusInternalServerError,
+					"internal error in the driver")
+			}
+		}
+		s.log.Debug("http request", "method", req.Method, "path",
+			req.URL.Path, "status", rec.status,
+			"duration", time.Since(start).Round(time.Microsecond))
+	}()
+	s.router.ServeHTTP(rec, req)
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status, r.wrote = code, true
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) execute(w http.ResponseWriter, req *http.Request) {
+	var body lifecycle.ExecuteRequest
+	if !s.decode(w, req, &body) {
+		return
+	}
+	trace := TraceOf(req.Header)
+	accepted, err := s.exec.Execute(req.Context(), &body, trace)
+	if err != nil {
+		s.failErr(w, req, err, trace)
+		return
+	}
+	topo := accepted.AssociatedTopology
+	if topo == nil {
+		topo = lifecycle.Topology{}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{
+		"requestId": accepted.RequestID, "associatedTopology": topo})
+}
+
+// decode reads a JSON body within the size limit; on failure it answers
+// and returns false.
+func (s *Server) decode(w http.ResponseWriter, req *http.Request,
+	v any) bool {
+	if ct := req.Header.Get("Content-Type"); ct != "" &&
+		!strings.Contains(strings.ToLower(ct), "json") {
+		s.fail(w, req, http.StatusUnsupportedMediaType, fmt.Sprintf(
+			"Content-Type %q is not JSON", ct))
+		return false
+	}
+	limited := http.MaxBytesReader(w, req.Body, s.opts.MaxBodyBytes)
+	data, err := io.ReadAll(limited)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.fail(w, req, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"the request body is larger than the limit of %d bytes",
+			tooBig.Limit))
+		return false
+	case err != nil:
+		s.fail(w, req, http.StatusBadRequest, "the request body could "+
+			"not be read: "+err.Error())
+		return false
+	}
+	if err := decodeJSON(data, v); err != nil {
+		s.fail(w, req, http.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+// decodeJSON turns encoding/json's errors into messages that name the
+// field and say what was expected.
+func decodeJSON(data []byte, v any) error {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return errors.New("the request body is empty; expected a JSON " +
+			"object")
+	}
+	err := json.Unmarshal(data, v)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax):
+		return fmt.Errorf("the request body is not valid JSON (at byte "+
+			"%d): %v", syntax.Offset, syntax)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return fmt.Errorf("the request body must be a JSON object, "+
+				"not %s", typ.Value)
+		}
+		return fmt.Errorf("%s must be %s, not %s", field,
+			kindOf(typ.Type.Kind().String()), typ.Value)
+	}
+	return fmt.Errorf("the request body is not valid: %v", err)
+}
+
+func kindOf(k string) string {
+	switch k {
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "a list"
+	case "ptr", "string":
+		return "a string"
+	}
+	return "a " + k
+}
+
+// TraceOf collects a request's X-Tracectx-* headers with lower-case
+// names, as they go on its Kafka messages and log lines.
+func TraceOf(h http.Header) lifecycle.Trace {
+	var trace lifecycle.Trace
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-tracectx-") && len(values) > 0 {
+			if trace == nil {
+				trace = lifecycle.Trace{}
+			}
+			trace[lower] = values[0]
+		}
+	}
+	return trace
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	LocalizedMessage string `json:"localizedMessage"`
+	Status           int    `json:"status"`
+}
+
+func (s *Server) fail(w http.ResponseWriter, req *http.Request, status int,
+	msg string) {
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(req.Context(), level, "request refused", "path",
+		req.URL.Path, "status", status, "reason", msg)
+	writeJSON(w, status, Error{LocalizedMessage: msg, Status: status})
+}
+
+func (s *Server) failErr(w http.ResponseWriter, req *http.Request,
+	err error, trace lifecycle.Trace) {
+	status := StatusOf(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		msg = "internal error in the driver: " + msg
+	}
+	attrs := []any{"path", req.URL.Path, "status", status, "reason", msg}
+	for k, v := range trace {
+		attrs = append(attrs, k, v)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(req.Context(), level, "request refused", attrs...)
+	writeJSON(w, status, Error{LocalizedMessage: msg, Status: status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type vital struct {
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
+	defer cancel()
+	vitals := map[string]vital{"app": {Status: "OK"}}
+	status := http.StatusOK
+	if err := s.health.Kafka(ctx); err != nil {
+		vitals["kafka"] = vital{Status: "UNHEALTHY", Detail: err.Error()}
+		status = http.StatusServiceUnavailable
+	} else {
+		vitals["kafka"] = vital{Status: "OK"}
+	}
+	if s.health.Workers() {
+		vitals["workers"] = vital{Status: "OK"}
+	} else {
+		vitals["workers"] = vital{Status: "UNHEALTHY",
+			Detail: "the pollers are not running"}
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]any{"vitals": vitals})
+}
+
+func (s *Server) live(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "OK"})
+}
+
+func (s *Server) ready(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.health.Kafka(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+			"status": "NOT_READY", "detail": err.Error()})
+		return
+	}
+	if !s.health.Workers() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+			"status": "NOT_READY", "detail": "the pollers are not running"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "READY"})
+}
