@@ -224,7 +224,7 @@ func (p *Poller) finish(ctx context.Context, j *job, msg Message,
 		err := p.e.publish(ctx, msg, j.Trace)
 		if err == nil {
 			attrs := []any{"status", msg.Status, "polls", j.Polls,
-				"duration", time.Since(j.Started).Round(time.Millisecond)}
+				"seconds", time.Since(j.Started).Seconds()}
 			if msg.FailureDetails != nil {
 				attrs = append(attrs, "failureCode",
 					msg.FailureDetails.FailureCode)

@@ -93,7 +93,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		s.log.Debug("http request", "method", req.Method, "path",
 			req.URL.Path, "status", rec.status,
-			"duration", time.Since(start).Round(time.Microsecond))
+			"ms", float64(time.Since(start).Microseconds())/1000)
 	}()
 	s.router.ServeHTTP(rec, req)
 }
