@@ -147,8 +147,9 @@ func Settings() []Setting {
 		duration("client_idle_ttl", "1h", "how long an authenticated "+
 			"client of an unused deployment location is kept",
 			func(c *Config) *time.Duration { return &c.ClientIdleTTL }),
-		duration("poll_interval", "2s", "time between looks at a young "+
-			"stack; older stacks are looked at less often",
+		duration("poll_interval", "500ms", "time between looks at a "+
+			"young stack; a stack is then looked at every sixth of its "+
+			"age, up to poll_max_interval",
 			func(c *Config) *time.Duration { return &c.PollInterval }),
 		duration("poll_max_interval", "30s", "longest time between "+
 			"looks at a stack", func(c *Config) *time.Duration {

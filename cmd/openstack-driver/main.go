@@ -26,9 +26,13 @@ import (
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
 	"github.com/tnco-drivers/openstack-driver/resourcepkg"
 	"github.com/tnco-drivers/openstack-driver/server"
+	"github.com/tnco-drivers/openstack-driver/testdrive"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "testdrive" {
+		os.Exit(testdrive.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -114,7 +114,7 @@ var _ = Describe("Create", func() {
 		"stack, and publishes COMPLETE with the stack's outputs", func() {
 		r := newResource("hello world #2")
 		a := env.post(executePath, r.create(
-			zipPackage("testdata/packages/hello"), noauthLocation(),
+			zipPackage(helloPackage), noauthLocation(),
 			map[string]any{
 				"greeting": map[string]any{"type": "string", "value": "hello"},
 				"length":   12,
@@ -156,7 +156,7 @@ var _ = Describe("Create", func() {
 		"authentication and the catalog's Heat endpoint", func() {
 		r := newResource("via-keystone")
 		reqID, stackID := accepted(env.post(executePath, r.create(
-			zipPackage("testdata/packages/hello"), keystoneLocation("demopass"),
+			zipPackage(helloPackage), keystoneLocation("demopass"),
 			nil)))
 		Expect(stackID).NotTo(BeEmpty())
 		ev := finalOf(reqID)
@@ -171,7 +171,7 @@ var _ = Describe("Create", func() {
 	It("answers 400 naming Keystone when the password is refused", func() {
 		r := newResource("bad-password")
 		a := env.post(executePath, r.create(
-			zipPackage("testdata/packages/hello"),
+			zipPackage(helloPackage),
 			keystoneLocation("wrong-password-123"), nil))
 		Expect(a.Status).To(Equal(400), a.Text)
 		Expect(a.Body["localizedMessage"]).To(ContainSubstring("Keystone"))
@@ -215,7 +215,7 @@ var _ = Describe("Create", func() {
 	It("reuses the stack of a repeated Create of the same resource",
 		func() {
 			r := newResource("retried")
-			files := zipPackage("testdata/packages/hello")
+			files := zipPackage(helloPackage)
 			first, stackID := accepted(env.post(executePath,
 				r.create(files, noauthLocation(), nil)))
 			Expect(finalOf(first).Message.Status).To(Equal("COMPLETE"))
@@ -228,7 +228,7 @@ var _ = Describe("Create", func() {
 	It("fails with RESOURCE_ALREADY_EXISTS when the name belongs to "+
 		"another resource's stack", func() {
 		r := newResource("taken")
-		files := zipPackage("testdata/packages/hello")
+		files := zipPackage(helloPackage)
 		first, _ := accepted(env.post(executePath,
 			r.create(files, noauthLocation(), nil)))
 		Expect(finalOf(first).Message.Status).To(Equal("COMPLETE"))
@@ -250,7 +250,7 @@ var _ = Describe("Create", func() {
 	It("uses the stack named by a stack_id property instead of creating "+
 		"one, and fails with RESOURCE_NOT_FOUND for an unknown one", func() {
 		r := newResource("existing")
-		files := zipPackage("testdata/packages/hello")
+		files := zipPackage(helloPackage)
 		first, stackID := accepted(env.post(executePath,
 			r.create(files, noauthLocation(), nil)))
 		Expect(finalOf(first).Message.Status).To(Equal("COMPLETE"))
@@ -279,7 +279,7 @@ var _ = Describe("Delete", func() {
 	It("deletes the stack and completes when Heat has removed it", func() {
 		r := newResource("to-delete")
 		reqID, stackID := accepted(env.post(executePath, r.create(
-			zipPackage("testdata/packages/hello"), noauthLocation(), nil)))
+			zipPackage(helloPackage), noauthLocation(), nil)))
 		Expect(finalOf(reqID).Message.Status).To(Equal("COMPLETE"))
 
 		a := env.post(executePath, r.other("delete", stackTopology(stackID),
@@ -313,7 +313,7 @@ var _ = Describe("Adopt", func() {
 	It("completes with the outputs of a completed stack", func() {
 		r := newResource("adoptee")
 		reqID, stackID := accepted(env.post(executePath, r.create(
-			zipPackage("testdata/packages/hello"), noauthLocation(), nil)))
+			zipPackage(helloPackage), noauthLocation(), nil)))
 		created := finalOf(reqID)
 
 		adopter := newResource("adopter")
@@ -356,7 +356,7 @@ var _ = Describe("Adopt", func() {
 
 var _ = Describe("Bad requests", func() {
 	valid := func() map[string]any {
-		return newResource("bad").create(zipPackage("testdata/packages/hello"),
+		return newResource("bad").create(zipPackage(helloPackage),
 			noauthLocation(), nil)
 	}
 	DescribeTable("are answered 400 with a message that names the problem",
@@ -441,3 +441,7 @@ func heatStackCount() int {
 	}
 	return n
 }
+
+// helloPackage is the example package of the docs, which make demo uses
+// too: the tests keep it working.
+const helloPackage = "../../docs/examples/hello-stack"

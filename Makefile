@@ -1,0 +1,44 @@
+# The two commands of README.md are `make demo` and `make test`; each
+# installs what it needs (Debian packages for Heat, Go modules) and says
+# clearly what it cannot install (Go itself).
+
+GO ?= go
+BIN := bin/openstack-driver
+
+.PHONY: all build run demo test unit vet fmt check-go clean
+
+all: build
+
+check-go:
+	@bash scripts/check-go.sh
+
+build: check-go
+	$(GO) build -o $(BIN) ./cmd/openstack-driver
+
+# The driver alone, in the foreground, on its embedded defaults (embedded
+# Kafka broker, data in ./data). Stop it with Ctrl-C.
+run: build
+	./$(BIN)
+
+# Local Heat + the driver + the example package: Create, then Delete.
+demo: check-go
+	bash scripts/demo.sh
+
+# Everything: vet, unit tests, and the integration suite against a real
+# Heat and Keystone (installed from Debian's packages when missing).
+test: check-go
+	bash scripts/openstack/install.sh
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+# Unit tests only: no Heat needed.
+unit: check-go
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/integration)
+
+vet: check-go
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || \
+		{ gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+clean:
+	rm -rf bin .state
