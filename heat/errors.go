@@ -74,8 +74,13 @@ func IsUnavailable(err error) bool {
 	return StatusOf(err) >= 500
 }
 
-// wrap turns what gophercloud returns into an APIError or an
+// WrapError turns what gophercloud returns into an APIError or an
 // UnreachableError, so that callers never branch on gophercloud's types.
+// Packages that call gophercloud themselves pass their errors through it.
+func WrapError(service, op string, err error) error {
+	return wrap(service, op, err)
+}
+
 func wrap(service, op string, err error) error {
 	if err == nil {
 		return nil

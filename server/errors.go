@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/heat"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
@@ -27,7 +28,8 @@ func StatusOf(err error) int {
 	switch {
 	case errors.As(err, &request), errors.As(err, &pkg),
 		errors.As(err, &location), errors.Is(err, heat.ErrNoEndpoint),
-		errors.Is(err, heat.ErrNoNetworkService):
+		errors.Is(err, heat.ErrNoNetworkService),
+		discovery.IsRequestProblem(err):
 		return http.StatusBadRequest
 	case errors.As(err, &bus), heat.IsUnavailable(err),
 		errors.Is(err, context.DeadlineExceeded):

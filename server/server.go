@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
 )
 
@@ -24,6 +25,12 @@ import (
 type Executor interface {
 	Execute(ctx context.Context, req *lifecycle.ExecuteRequest,
 		trace lifecycle.Trace) (*lifecycle.Accepted, error)
+}
+
+// Finder answers find requests.
+type Finder interface {
+	Find(ctx context.Context, req *discovery.FindRequest) (*discovery.Result,
+		error)
 }
 
 // Health reports whether a part the driver depends on works.
@@ -43,18 +50,21 @@ type Options struct {
 type Server struct {
 	opts   Options
 	exec   Executor
+	find   Finder
 	health Health
 	log    *slog.Logger
 	router *mux.Router
 }
 
 // New builds the API's routes.
-func New(opts Options, exec Executor, health Health,
+func New(opts Options, exec Executor, find Finder, health Health,
 	log *slog.Logger) *Server {
-	s := &Server{opts: opts, exec: exec, health: health, log: log,
-		router: mux.NewRouter()}
+	s := &Server{opts: opts, exec: exec, find: find, health: health,
+		log: log, router: mux.NewRouter()}
 	r := s.router
 	r.HandleFunc("/api/driver/lifecycle/execute", s.execute).
+		Methods(http.MethodPost)
+	r.HandleFunc("/api/driver/references/find", s.findReference).
 		Methods(http.MethodPost)
 	r.HandleFunc("/management/health", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/management/live", s.live).Methods(http.MethodGet)
@@ -126,6 +136,21 @@ func (s *Server) execute(w http.ResponseWriter, req *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"requestId": accepted.RequestID, "associatedTopology": topo})
+}
+
+func (s *Server) findReference(w http.ResponseWriter, req *http.Request) {
+	var body discovery.FindRequest
+	if !s.decode(w, req, &body) {
+		return
+	}
+	trace := TraceOf(req.Header)
+	res, err := s.find.Find(req.Context(), &body)
+	if err != nil {
+		s.failErr(w, req, err, trace)
+		return
+	}
+	// A nil result marshals as null: not finding is not an error.
+	writeJSON(w, http.StatusOK, map[string]any{"result": res})
 }
 
 // decode reads a JSON body within the size limit; on failure it answers

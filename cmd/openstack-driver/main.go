@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tnco-drivers/openstack-driver/config"
+	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/heat"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
@@ -103,10 +104,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
 		IdleTTL: cfg.ClientIdleTTL})
+	limits := resourcepkg.Limits{MaxBytes: cfg.MaxPackageBytes,
+		MaxEntries: cfg.MaxPackageEntries}
 	engine := lifecycle.NewEngine(lifecycle.Settings{
-		EventsTopic: cfg.EventsTopic,
-		PackageLimits: resourcepkg.Limits{MaxBytes: cfg.MaxPackageBytes,
-			MaxEntries: cfg.MaxPackageEntries},
+		EventsTopic:      cfg.EventsTopic,
+		PackageLimits:    limits,
 		StackTimeoutMins: cfg.StackTimeoutMins,
 		DeadlineMargin:   cfg.DeadlineMargin,
 		DisableRollback:  cfg.DisableRollback,
@@ -126,8 +128,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		engine.Run(workCtx)
 	})
 
+	finder := discovery.NewService(clients, limits)
 	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes},
-		engine, h, log)
+		engine, finder, h, log)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
