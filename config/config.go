@@ -317,9 +317,17 @@ func (c *Config) check() error {
 		errs = append(errs, errors.New("stack_timeout_mins must be "+
 			"at least 1"))
 	}
-	if c.MaxBodyBytes < 1 || c.MaxPackageBytes < 1 ||
-		c.MaxPackageEntries < 1 {
-		errs = append(errs, errors.New("limits must be positive"))
+	positive := map[string]int64{
+		"max_body_bytes":      c.MaxBodyBytes,
+		"max_package_bytes":   c.MaxPackageBytes,
+		"max_package_entries": int64(c.MaxPackageEntries),
+		"topic_partitions":    int64(c.TopicPartitions),
+	}
+	for _, name := range []string{"max_body_bytes", "max_package_bytes",
+		"max_package_entries", "topic_partitions"} {
+		if positive[name] < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1", name))
+		}
 	}
 	if c.EventsTopic == "" {
 		errs = append(errs, errors.New("events_topic must not be empty"))
@@ -374,7 +382,7 @@ func duration(name, def, help string,
 	return Setting{Name: name, Default: def, Help: help,
 		apply: func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil {
+			if err != nil || d < 0 {
 				return fmt.Errorf("want a duration such as 30s, not %q",
 					v)
 			}

@@ -172,14 +172,17 @@ func (loc *Location) checkURL() error {
 			"expected the cloud's address, e.g. http://10.0.0.5:5000"}
 	}
 	u, err := url.Parse(loc.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-		u.Host == "" {
-		return &LocationError{Property: "os_api_url", Problem: fmt.Sprintf(
-			"%q is not an http or https address", loc.APIURL)}
-	}
-	if u.User != nil {
+	if err == nil && u.User != nil {
 		return &LocationError{Property: "os_api_url", Problem: "must " +
 			"not hold credentials; use the os_auth_* properties"}
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+		u.Host == "" {
+		// The address is not quoted back: a malformed one may still
+		// carry something secret.
+		return &LocationError{Property: "os_api_url", Problem: "is not " +
+			"an http or https address with a host, e.g. " +
+			"http://10.0.0.5:5000"}
 	}
 	return nil
 }

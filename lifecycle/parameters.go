@@ -65,8 +65,14 @@ func Parameters(declared map[string]bool, resource,
 	for name, p := range resource {
 		if p.IsKey() {
 			offer(name, p.KeyName)
-			offer(name+"_public", p.PublicKey)
-			offer(name+"_private", p.PrivateKey)
+			// A part the key does not have is left out, so that the
+			// template's default applies.
+			if p.PublicKey != "" {
+				offer(name+"_public", p.PublicKey)
+			}
+			if p.PrivateKey != "" {
+				offer(name+"_private", p.PrivateKey)
+			}
 			continue
 		}
 		offer(name, p.Value)

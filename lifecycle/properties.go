@@ -35,6 +35,10 @@ type Properties map[string]Property
 
 // UnmarshalJSON accepts both shapes, mixed freely in one map.
 func (ps *Properties) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		*ps = nil
+		return nil
+	}
 	var raw map[string]json.RawMessage
 	if err := strictDecode(data, &raw); err != nil {
 		return err

@@ -62,6 +62,51 @@ func StackTopology(id string) Topology {
 	return Topology{StackEntry: {ID: id, Type: StackEntryType}}
 }
 
+// UnmarshalJSON names the entry at fault, which encoding/json cannot do
+// for map values.
+func (t *Topology) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*t = nil
+		return nil
+	}
+	out := make(Topology, len(raw))
+	for name, msg := range raw {
+		var e TopologyEntry
+		if err := json.Unmarshal(msg, &e); err != nil {
+			return fmt.Errorf("associatedTopology.%s must be an object, "+
+				"not %s; expected {\"id\": \"...\", \"type\": \"...\"}",
+				name, jsonKind(msg))
+		}
+		out[name] = e
+	}
+	*t = out
+	return nil
+}
+
+// jsonKind names the kind of a JSON value for messages.
+func jsonKind(msg json.RawMessage) string {
+	text := strings.TrimSpace(string(msg))
+	switch {
+	case text == "":
+		return "nothing"
+	case text == "null":
+		return "null"
+	case text[0] == '"':
+		return "string"
+	case text[0] == '[':
+		return "array"
+	case text[0] == '{':
+		return "an object with fields of the wrong type"
+	case text == "true" || text == "false":
+		return "bool"
+	}
+	return "number"
+}
+
 // DeploymentLocation is where the request is carried out.
 type DeploymentLocation struct {
 	Name       string         `json:"name"`
@@ -117,7 +162,7 @@ func (r *ExecuteRequest) Validate() (Transition, error) {
 		for _, name := range []string{"resourceId", "resourceName"} {
 			if strings.TrimSpace(r.SystemProperties.String(name)) == "" {
 				return "", &RequestError{
-					Field:   "systemProperties." + name,
+					Field: "systemProperties." + name,
 					Problem: "missing or empty; a Create needs it to " +
 						"name the stack"}
 			}

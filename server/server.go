@@ -209,7 +209,7 @@ func decodeJSON(data []byte, v any) error {
 		return fmt.Errorf("%s must be %s, not %s", field,
 			kindOf(typ.Type.Kind().String()), typ.Value)
 	}
-	return fmt.Errorf("the request body is not valid: %v", err)
+	return err
 }
 
 func kindOf(k string) string {
