@@ -78,8 +78,7 @@ func (t *Topology) UnmarshalJSON(data []byte) error {
 		var e TopologyEntry
 		if err := json.Unmarshal(msg, &e); err != nil {
 			return fmt.Errorf("associatedTopology.%s must be an object, "+
-				"not %s; expected {\"id\": \"...\", \"type\": \"...\"}",
-				name, jsonKind(msg))
+				"not %s", name, jsonKind(msg))
 		}
 		out[name] = e
 	}

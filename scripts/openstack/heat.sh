@@ -162,7 +162,7 @@ cmd_start() {
     fi
   fi
 
-  rm -f "$LOG" "$ENV_FILE"
+  rm -f "$LOG" "$ENV_FILE" "$STATE/db_sync.log"
   write_runtime_conf "$mode"
   fresh_database
 
