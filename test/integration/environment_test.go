@@ -151,28 +151,22 @@ func (e *environment) startOpenStack() error {
 		v, err := e.run(heatEnv, e.script("heat.sh"), "start")
 		noauth <- started{v, err}
 	}()
+	// Stopping is registered whatever the start said: a start that timed
+	// out may still have left a process, and stop is harmless without one.
+	e.stopOpenStack = append(e.stopOpenStack, func() {
+		_, _ = e.run(heatEnv, e.script("heat.sh"), "stop")
+	}, func() {
+		_, _ = e.run(ksEnv, e.script("keystone.sh"), "stop")
+	}, func() {
+		_, _ = e.run(ksEnv, e.script("heat.sh"), "stop")
+	})
 	_, ksErr := e.run(ksEnv, e.script("keystone.sh"), "start")
-	if ksErr == nil {
-		e.stopOpenStack = append(e.stopOpenStack, func() {
-			_, _ = e.run(ksEnv, e.script("keystone.sh"), "stop")
-		})
-	}
 	var ksHeatErr error
 	if ksErr == nil {
 		_, ksHeatErr = e.run(ksEnv, e.script("heat.sh"), "start",
 			"--keystone")
-		if ksHeatErr == nil {
-			e.stopOpenStack = append(e.stopOpenStack, func() {
-				_, _ = e.run(ksEnv, e.script("heat.sh"), "stop")
-			})
-		}
 	}
 	r := <-noauth
-	if r.err == nil {
-		e.stopOpenStack = append(e.stopOpenStack, func() {
-			_, _ = e.run(heatEnv, e.script("heat.sh"), "stop")
-		})
-	}
 	if err := errors.Join(r.err, ksErr, ksHeatErr); err != nil {
 		return err
 	}
