@@ -32,6 +32,9 @@ type Config struct {
 	DataDir             string
 	EmbeddedKafkaListen string
 	EventsTopic         string
+	JobsTopic           string
+	ConsumerGroup       string
+	MaxJobsInMemory     int
 	CreateTopics        bool
 	TopicPartitions     int
 	TopicReplication    int
@@ -111,6 +114,15 @@ func Settings() []Setting {
 		str("events_topic", "lm_vnfc_lifecycle_execution_events",
 			"topic of the lifecycle execution events Brent reads",
 			func(c *Config) *string { return &c.EventsTopic }),
+		str("jobs_topic", "openstack_driver_jobs", "topic of the durable "+
+			"job queue shared by the replicas",
+			func(c *Config) *string { return &c.JobsTopic }),
+		str("consumer_group", "openstack-driver", "Kafka consumer group "+
+			"of the replicas that share the job queue",
+			func(c *Config) *string { return &c.ConsumerGroup }),
+		integer("max_jobs_in_memory", "20000", "most requests one "+
+			"replica follows at once; beyond it, the queue waits",
+			func(c *Config) *int { return &c.MaxJobsInMemory }),
 		boolean("create_topics", "true", "create missing topics at start",
 			func(c *Config) *bool { return &c.CreateTopics }),
 		integer("topic_partitions", "50", "partitions of topics the "+
@@ -329,8 +341,15 @@ func (c *Config) check() error {
 			errs = append(errs, fmt.Errorf("%s must be at least 1", name))
 		}
 	}
-	if c.EventsTopic == "" {
-		errs = append(errs, errors.New("events_topic must not be empty"))
+	for name, v := range map[string]string{"events_topic": c.EventsTopic,
+		"jobs_topic": c.JobsTopic, "consumer_group": c.ConsumerGroup} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s must not be empty", name))
+		}
+	}
+	if c.MaxJobsInMemory < 1 {
+		errs = append(errs, errors.New("max_jobs_in_memory must be at "+
+			"least 1"))
 	}
 	return errors.Join(errs...)
 }

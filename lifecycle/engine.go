@@ -15,6 +15,7 @@ import (
 
 	"github.com/tnco-drivers/openstack-driver/failure"
 	"github.com/tnco-drivers/openstack-driver/heat"
+	"github.com/tnco-drivers/openstack-driver/jobs"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/resourcepkg"
 )
@@ -24,6 +25,18 @@ type Bus interface {
 	Publish(ctx context.Context, topic, key string, value []byte,
 		headers []kafka.Header) error
 	Ping(ctx context.Context) error
+}
+
+// Queue is the durable job queue: a job is recorded before Heat is asked
+// to change anything, so that no stack is left without a request that
+// ends in a final message.
+type Queue interface {
+	// Enqueue records a job; it returns once Kafka has it.
+	Enqueue(ctx context.Context, key string, payload []byte) error
+	// Finish ends a recorded job that needs no following.
+	Finish(ctx context.Context, key string) error
+	// Done ends a delivered job whose final message is published.
+	Done(ctx context.Context, d *jobs.Delivery) error
 }
 
 // Settings tune the engine.
@@ -47,14 +60,16 @@ type Engine struct {
 	set     Settings
 	clients *heat.Clients
 	bus     Bus
+	queue   Queue
 	log     *slog.Logger
 	poller  *Poller
 }
 
 // NewEngine wires an engine; Run starts its poller.
-func NewEngine(set Settings, clients *heat.Clients, bus Bus,
+func NewEngine(set Settings, clients *heat.Clients, bus Bus, queue Queue,
 	log *slog.Logger) *Engine {
-	e := &Engine{set: set, clients: clients, bus: bus, log: log}
+	e := &Engine{set: set, clients: clients, bus: bus, queue: queue,
+		log: log}
 	e.poller = newPoller(e)
 	return e
 }
@@ -64,7 +79,10 @@ func NewEngine(set Settings, clients *heat.Clients, bus Bus,
 func (e *Engine) Run(ctx context.Context) { e.poller.run(ctx) }
 
 // Pending is the number of requests waiting for their stack.
-func (e *Engine) Pending() int { return e.poller.pending() }
+func (e *Engine) Pending() int { return e.poller.Load() }
+
+// Jobs is the handler of the job queue's deliveries.
+func (e *Engine) Jobs() jobs.Handler { return e.poller }
 
 // Trace is the tracing context of a request: its X-Tracectx-* headers,
 // with lower-case names.
@@ -90,11 +108,13 @@ func (e *Engine) Execute(ctx context.Context, req *ExecuteRequest,
 		return nil, err
 	}
 	job := &job{
-		RequestID:  newRequestID(),
-		Transition: t,
-		Location:   loc,
-		Trace:      trace,
-		Started:    time.Now(),
+		RequestID:     newRequestID(),
+		Transition:    t,
+		LocationName:  req.DeploymentLocation.Name,
+		LocationProps: req.DeploymentLocation.Properties,
+		Location:      loc,
+		Trace:         trace,
+		Started:       time.Now().UTC(),
 	}
 	log := e.log.With("requestId", job.RequestID, "transition", string(t),
 		"location", loc.Name)
@@ -126,9 +146,9 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 	if err != nil {
 		return nil, err
 	}
-	timeout := in.TimeoutMins
-	job.Deadline = job.Started.Add(time.Duration(timeout)*time.Minute +
-		e.set.DeadlineMargin)
+	job.Deadline = job.Started.Add(time.Duration(in.TimeoutMins)*
+		time.Minute + e.set.DeadlineMargin)
+	job.StackName, job.ResourceTag = in.Name, in.Tags[0]
 	if err := e.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -151,14 +171,27 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 			return nil, err
 		}
 		job.StackID, job.StackName = stack.ID, stack.Name
+		job.ResourceTag = ""
+		if err := e.record(ctx, job); err != nil {
+			return nil, err
+		}
 		log.Info("request accepted; using the existing stack",
 			"stack", stack.Name, "stackId", stack.ID)
-		return e.accept(job, StackTopology(stack.ID)), nil
+		return accepted(job, StackTopology(stack.ID)), nil
 	}
 
+	// The job goes on record before Heat is asked, with the stack's name:
+	// should this replica die before Heat answers, the replica that takes
+	// the job finds the stack by name (and its tag) or reports the end.
+	if err := e.record(ctx, job); err != nil {
+		return nil, err
+	}
 	id, err := cloud.CreateStack(ctx, in)
 	if err != nil {
 		id, err = e.afterCreateRefused(ctx, cloud, in, err)
+	}
+	if err != nil {
+		e.unrecord(ctx, job, log)
 	}
 	var refused *refusal
 	if errors.As(err, &refused) {
@@ -167,10 +200,29 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 	if err != nil {
 		return nil, err
 	}
-	job.StackID, job.StackName = id, in.Name
 	log.Info("request accepted; stack create started", "stack", in.Name,
 		"stackId", id)
-	return e.accept(job, StackTopology(id)), nil
+	return accepted(job, StackTopology(id)), nil
+}
+
+// record puts a job on the durable queue.
+func (e *Engine) record(ctx context.Context, j *job) error {
+	payload, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job: %w", err)
+	}
+	return e.queue.Enqueue(ctx, j.RequestID, payload)
+}
+
+// unrecord ends a recorded job that Heat refused, so that no replica
+// follows it. Should that fail, the replica that gets the job finds no
+// stack of this resource and reports the request failed, which is at
+// worst a second final message for a request Brent already has an answer
+// for.
+func (e *Engine) unrecord(ctx context.Context, j *job, log *slog.Logger) {
+	if err := e.queue.Finish(ctx, j.RequestID); err != nil {
+		log.Warn("job not ended on the queue", "error", err.Error())
+	}
 }
 
 // refusal is Heat declining a stack for a reason with a failure code; the
@@ -348,17 +400,20 @@ func (e *Engine) delete(ctx context.Context, req *ExecuteRequest, job *job,
 	if err != nil {
 		return nil, err
 	}
-	err = cloud.DeleteStack(ctx, stack.Name, stack.ID)
-	if heat.IsNotFound(err) {
-		return e.completeNow(ctx, job, log)
-	}
-	if err != nil {
+	job.StackID, job.StackName = stack.ID, stack.Name
+	if err := e.record(ctx, job); err != nil {
 		return nil, err
 	}
-	job.StackID, job.StackName = stack.ID, stack.Name
+	// A stack that vanished meanwhile is fine: the job completes on its
+	// first look.
+	err = cloud.DeleteStack(ctx, stack.Name, stack.ID)
+	if err != nil && !heat.IsNotFound(err) {
+		e.unrecord(ctx, job, log)
+		return nil, err
+	}
 	log.Info("request accepted; stack delete started", "stack", stack.Name,
 		"stackId", stack.ID)
-	return e.accept(job, Topology{}), nil
+	return accepted(job, Topology{}), nil
 }
 
 func (e *Engine) adopt(ctx context.Context, req *ExecuteRequest, job *job,
@@ -392,13 +447,15 @@ func (e *Engine) adopt(ctx context.Context, req *ExecuteRequest, job *job,
 		return nil, err
 	}
 	job.StackID, job.StackName = stack.ID, stack.Name
+	if err := e.record(ctx, job); err != nil {
+		return nil, err
+	}
 	log.Info("request accepted; adopting stack", "stack", stack.Name,
 		"stackId", stack.ID, "status", stack.Status)
-	return e.accept(job, StackTopology(stack.ID)), nil
+	return accepted(job, StackTopology(stack.ID)), nil
 }
 
-func (e *Engine) accept(j *job, topo Topology) *Accepted {
-	e.poller.add(j, e.firstLook())
+func accepted(j *job, topo Topology) *Accepted {
 	return &Accepted{RequestID: j.RequestID, AssociatedTopology: topo}
 }
 

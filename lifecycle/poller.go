@@ -3,52 +3,142 @@ package lifecycle
 import (
 	"container/heap"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tnco-drivers/openstack-driver/failure"
 	"github.com/tnco-drivers/openstack-driver/heat"
+	"github.com/tnco-drivers/openstack-driver/jobs"
 )
 
-// job is an accepted request that waits for its stack to settle.
+// job is an accepted request that waits for its stack to settle. It is
+// what the job queue holds (sealed) for the request, so that any replica
+// can take it over.
 type job struct {
-	RequestID  string
-	Transition Transition
-	StackID    string
-	StackName  string
-	Location   *heat.Location
-	Trace      Trace
-	Started    time.Time
-	Deadline   time.Time
-	Polls      int
-	// Errors counts polls in a row that could not reach the cloud.
-	Errors int
+	RequestID  string     `json:"requestId"`
+	Transition Transition `json:"transition"`
+	// StackID is empty for a Create until the stack is found by name.
+	StackID   string `json:"stackId,omitempty"`
+	StackName string `json:"stackName,omitempty"`
+	// ResourceTag, for a Create, tells this resource's stack from another
+	// of the same name.
+	ResourceTag   string         `json:"resourceTag,omitempty"`
+	LocationName  string         `json:"locationName,omitempty"`
+	LocationProps map[string]any `json:"location"`
+	Trace         Trace          `json:"trace,omitempty"`
+	Started       time.Time      `json:"started"`
+	Deadline      time.Time      `json:"deadline"`
 
-	due   time.Time
-	index int
+	Location *heat.Location `json:"-"`
+	Polls    int            `json:"-"`
+	// Errors counts looks in a row that could not reach the cloud.
+	Errors int `json:"-"`
+	// deleteSent is set once this replica has asked Heat to delete.
+	deleteSent bool
+
+	delivery *jobs.Delivery
+	due      time.Time
+	index    int
+	// gone is set when the job was cancelled or handed over while a
+	// worker had it.
+	gone bool
 }
 
 // Poller looks at each accepted request's stack when it is due, with a
-// fixed number of workers, and publishes the request's end.
+// fixed number of workers, and publishes the request's end. It holds the
+// jobs of the queue partitions this replica owns.
 type Poller struct {
 	e *Engine
 
 	mu    sync.Mutex
 	queue jobQueue
+	byID  map[string]*job
 	wake  chan struct{}
 }
 
 func newPoller(e *Engine) *Poller {
-	return &Poller{e: e, wake: make(chan struct{}, 1)}
+	return &Poller{e: e, wake: make(chan struct{}, 1),
+		byID: map[string]*job{}}
+}
+
+// Start takes a job delivered by the queue.
+func (p *Poller) Start(d *jobs.Delivery) {
+	var j job
+	err := json.Unmarshal(d.Payload, &j)
+	if err == nil {
+		j.Location, err = heat.ParseLocation(j.LocationName,
+			j.LocationProps)
+	}
+	if err != nil {
+		// Only a record written by a broken driver lands here; it is
+		// ended with a failure so that the request is not left hanging.
+		p.e.log.Error("job record unusable", "requestId", d.Key,
+			"error", err.Error())
+		j = job{RequestID: d.Key, Transition: Create, delivery: d}
+		go p.finish(context.Background(), &j, *p.failed(&j,
+			failure.InternalError, "the driver could not read its job "+
+				"record for this request"), p.e.log)
+		return
+	}
+	j.delivery = d
+	p.mu.Lock()
+	if old := p.byID[j.RequestID]; old != nil {
+		p.removeLocked(old)
+	}
+	p.byID[j.RequestID] = &j
+	p.mu.Unlock()
+	p.add(&j, p.e.firstLook())
+}
+
+// Cancel drops a job that another replica has finished.
+func (p *Poller) Cancel(key string) {
+	p.mu.Lock()
+	if j := p.byID[key]; j != nil {
+		p.removeLocked(j)
+	}
+	p.mu.Unlock()
+}
+
+// Drop forgets jobs handed over to another replica.
+func (p *Poller) Drop(keys []string) {
+	p.mu.Lock()
+	for _, k := range keys {
+		if j := p.byID[k]; j != nil {
+			p.removeLocked(j)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// Load is the number of jobs held, waiting or being looked at.
+func (p *Poller) Load() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byID)
+}
+
+// removeLocked takes a job out; p.mu is held.
+func (p *Poller) removeLocked(j *job) {
+	j.gone = true
+	delete(p.byID, j.RequestID)
+	if j.index >= 0 && j.index < len(p.queue) && p.queue[j.index] == j {
+		heap.Remove(&p.queue, j.index)
+	}
 }
 
 func (p *Poller) add(j *job, after time.Duration) {
 	j.due = time.Now().Add(after)
 	p.mu.Lock()
+	if j.gone {
+		p.mu.Unlock()
+		return
+	}
 	heap.Push(&p.queue, j)
 	p.mu.Unlock()
 	select {
@@ -57,22 +147,19 @@ func (p *Poller) add(j *job, after time.Duration) {
 	}
 }
 
-func (p *Poller) pending() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.queue.Len()
-}
-
-// run hands due jobs to the workers until ctx ends. A job is never in two
-// workers at once: it leaves the queue when handed out and comes back
-// only when its poll is over.
+// run hands due jobs to the workers until ctx ends, and then waits for
+// the looks in progress: they finish on their own time limits, so that a
+// final message being published is not cut off. A job is never in two
+// workers at once: it leaves the heap when handed out and comes back only
+// when its look is over.
 func (p *Poller) run(ctx context.Context) {
 	work := make(chan *job)
 	var wg sync.WaitGroup
+	jobCtx := context.WithoutCancel(ctx)
 	for range max(1, p.e.set.Workers) {
 		wg.Go(func() {
 			for j := range work {
-				p.poll(ctx, j)
+				p.poll(jobCtx, ctx, j)
 			}
 		})
 	}
@@ -115,20 +202,29 @@ func (p *Poller) run(ctx context.Context) {
 
 // poll looks at a job's stack once and either publishes the request's end
 // or puts the job back for a later look.
-func (p *Poller) poll(ctx context.Context, j *job) {
+func (p *Poller) poll(ctx, running context.Context, j *job) {
 	e := p.e
 	log := e.log.With("requestId", j.RequestID, "transition",
 		string(j.Transition), "stackId", j.StackID)
+	for k, v := range j.Trace {
+		log = log.With(k, v)
+	}
 	j.Polls++
 	msg, again := p.look(ctx, j, log)
-	if msg == nil {
-		if ctx.Err() != nil {
-			return
-		}
-		p.add(j, again)
+	p.mu.Lock()
+	gone := j.gone
+	p.mu.Unlock()
+	if gone {
+		// Finished by another replica, or handed over, meanwhile.
 		return
 	}
-	p.finish(ctx, j, *msg, log)
+	if msg == nil {
+		if running.Err() == nil {
+			p.add(j, again)
+		}
+		return
+	}
+	p.finish(running, j, *msg, log)
 }
 
 // look decides from the stack's state whether the request is over.
@@ -138,7 +234,18 @@ func (p *Poller) look(ctx context.Context, j *job,
 	now := time.Now()
 	cloud, err := e.clients.Cloud(ctx, j.Location)
 	var stack *heat.Stack
-	if err == nil {
+	if err == nil && j.StackID == "" {
+		stack, err = p.findCreated(ctx, cloud, j)
+		if stack == nil && err == nil {
+			if now.Sub(j.Started) < e.createGrace() {
+				return nil, e.set.PollInterval
+			}
+			return p.failed(j, failure.InternalError, fmt.Sprintf(
+				"Heat has no stack %s for this request: the driver "+
+					"stopped before Heat confirmed the create",
+				j.StackName)), 0
+		}
+	} else if err == nil {
 		stack, err = cloud.GetStack(ctx, j.StackName, j.StackID)
 	}
 	gone := heat.IsNotFound(err)
@@ -165,6 +272,18 @@ func (p *Poller) look(ctx context.Context, j *job,
 	case Delete:
 		if gone || stack.Status == "DELETE_COMPLETE" {
 			return &Message{RequestID: j.RequestID, Status: Complete}, 0
+		}
+		if !strings.HasPrefix(stack.Status, "DELETE_") && !j.deleteSent &&
+			now.Sub(j.Started) > e.createGrace() {
+			// The replica that took the request stopped before Heat
+			// heard of the delete: ask again.
+			j.deleteSent = true
+			if err := cloud.DeleteStack(ctx, stack.Name,
+				stack.ID); err != nil && !heat.IsNotFound(err) {
+				log.Warn("stack delete not accepted; trying again",
+					"error", err.Error())
+				j.deleteSent = false
+			}
 		}
 		if stack.Status == "DELETE_FAILED" {
 			return p.failed(j, failure.Classify(stack.StatusReason),
@@ -216,13 +335,41 @@ func (p *Poller) failed(j *job, code failure.Code, text string) *Message {
 		AssociatedTopology: topo}
 }
 
+// findCreated finds a Create's stack by name; a stack of that name made
+// for another resource is not this request's.
+func (p *Poller) findCreated(ctx context.Context, cloud *heat.Cloud,
+	j *job) (*heat.Stack, error) {
+	stack, err := cloud.FindStack(ctx, j.StackName)
+	if heat.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if j.ResourceTag != "" && !stack.HasTag(j.ResourceTag) {
+		return nil, nil
+	}
+	j.StackID = stack.ID
+	return stack, nil
+}
+
+// createGrace is how long a job may wait for the stack its replica is
+// creating: the create call's own time limit, and a margin.
+func (e *Engine) createGrace() time.Duration {
+	return e.set.OpenStackTimeout + 30*time.Second
+}
+
 // finish publishes the final message, trying until Kafka takes it: a
-// request without its final message would hang in Brent forever.
+// request without its final message would hang in Brent forever. Only
+// then is the job ended on the queue. During shutdown it gives up: the
+// job stays on the queue and the replica that takes it over publishes.
 func (p *Poller) finish(ctx context.Context, j *job, msg Message,
 	log *slog.Logger) {
+	pctx := context.WithoutCancel(ctx)
 	for attempt := 1; ; attempt++ {
-		err := p.e.publish(ctx, msg, j.Trace)
+		err := p.e.publish(pctx, msg, j.Trace)
 		if err == nil {
+			p.done(pctx, j, log)
 			attrs := []any{"status", msg.Status, "polls", j.Polls,
 				"seconds", time.Since(j.Started).Seconds()}
 			if msg.FailureDetails != nil {
@@ -242,6 +389,29 @@ func (p *Poller) finish(ctx context.Context, j *job, msg Message,
 			return
 		}
 	}
+}
+
+// done ends the job on the queue and forgets it.
+func (p *Poller) done(ctx context.Context, j *job, log *slog.Logger) {
+	p.mu.Lock()
+	if p.byID[j.RequestID] == j {
+		delete(p.byID, j.RequestID)
+	}
+	p.mu.Unlock()
+	if j.delivery == nil {
+		return
+	}
+	for attempt := 1; attempt <= 5; attempt++ {
+		err := p.e.queue.Done(ctx, j.delivery)
+		if err == nil {
+			return
+		}
+		log.Warn("job not ended on the queue; trying again",
+			"error", err.Error(), "attempt", attempt)
+		time.Sleep(backoff(attempt, 10*time.Second))
+	}
+	log.Error("job left on the queue: after a restart its final message " +
+		"is published again")
 }
 
 // firstLook is how soon a new request's stack is first looked at: a
@@ -284,5 +454,6 @@ func (q *jobQueue) Pop() any {
 	j := old[len(old)-1]
 	old[len(old)-1] = nil
 	*q = old[:len(old)-1]
+	j.index = -1
 	return j
 }

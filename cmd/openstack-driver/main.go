@@ -23,6 +23,7 @@ import (
 	"github.com/tnco-drivers/openstack-driver/config"
 	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/heat"
+	"github.com/tnco-drivers/openstack-driver/jobs"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
 	"github.com/tnco-drivers/openstack-driver/resourcepkg"
@@ -92,6 +93,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			"address", brokers, "dataDir", dir)
 	}
 
+	sealer, err := jobSealer(cfg, len(cfg.KafkaBrokers) == 0, log)
+	if err != nil {
+		return err
+	}
 	bus, err := kafka.Dial(kafka.Options{Brokers: brokers,
 		ClientID: "openstack-driver"}, log)
 	if err != nil {
@@ -101,6 +106,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.CreateTopics {
 		ensureTopics(ctx, cfg, bus, log)
 	}
+	queue := jobs.New(jobs.Options{Topic: cfg.JobsTopic,
+		Group: cfg.ConsumerGroup, Brokers: brokers,
+		MaxJobs: cfg.MaxJobsInMemory}, bus.Client(), sealer, log)
 
 	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
 		IdleTTL: cfg.ClientIdleTTL})
@@ -117,8 +125,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		PollMaxInterval:  cfg.PollMaxInterval,
 		Workers:          cfg.Workers,
 		OpenStackTimeout: cfg.OpenStackTimeout,
-	}, clients, bus, log)
+	}, clients, bus, queue, log)
 
+	// The pollers and the queue's consumer stop after the HTTP server,
+	// so that requests in flight are recorded and followed.
 	h := &health{bus: bus}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
@@ -127,6 +137,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer h.running.Store(false)
 		engine.Run(workCtx)
 	})
+	var consumer sync.WaitGroup
+	consumer.Go(func() {
+		if err := queue.Run(workCtx, engine.Jobs()); err != nil {
+			log.Error("job queue stopped", "error", err.Error())
+		}
+	})
+	stopAll := func() {
+		stopWork()
+		consumer.Wait()
+		workers.Wait()
+		cctx, cancel := context.WithTimeout(context.Background(),
+			10*time.Second)
+		queue.Close(cctx)
+		cancel()
+	}
 
 	finder := discovery.NewService(clients, limits)
 	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes},
@@ -141,8 +166,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		stopWork()
-		workers.Wait()
+		stopAll()
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	log.Info("driver listening", "address", ln.Addr().String(),
@@ -159,16 +183,46 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
-	stopWork()
-	workers.Wait()
-	if pending := engine.Pending(); pending > 0 {
-		log.Warn("requests still waiting for their stack at shutdown",
-			"pending", pending)
+	pending := engine.Pending()
+	stopAll()
+	if pending > 0 {
+		log.Info("requests handed over to the other replicas (or to the "+
+			"next start) through the job queue", "pending", pending)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// jobSealer loads the job-queue keys. With an external broker the key
+// must come from the operator (a Kubernetes secret, say): a key made up
+// here would differ between replicas. With the embedded broker one is
+// generated in the data folder.
+func jobSealer(cfg *config.Config, embedded bool,
+	log *slog.Logger) (*jobs.Sealer, error) {
+	var keys [][]byte
+	var err error
+	switch {
+	case cfg.JobKeyFile != "":
+		keys, err = jobs.ReadKeyFile(cfg.JobKeyFile)
+	case embedded:
+		path := filepath.Join(cfg.DataDir, "job-keys")
+		var created bool
+		keys, created, err = jobs.EnsureKeyFile(path)
+		if created {
+			log.Info("generated a job-queue key for the embedded broker",
+				"file", path)
+		}
+	default:
+		return nil, errors.New("DRIVER_JOB_KEY_FILE is required with an " +
+			"external Kafka: the job queue's records carry credentials " +
+			"and are encrypted with its keys")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return jobs.NewSealer(keys)
 }
 
 // ensureTopics creates the topics the driver needs, trying again in the
@@ -180,7 +234,7 @@ func ensureTopics(ctx context.Context, cfg *config.Config, bus *kafka.Bus,
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		return bus.EnsureTopics(tctx, int32(cfg.TopicPartitions),
-			int16(cfg.TopicReplication), cfg.EventsTopic)
+			int16(cfg.TopicReplication), cfg.EventsTopic, cfg.JobsTopic)
 	}
 	if err := try(); err == nil {
 		return

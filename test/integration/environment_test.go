@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -188,7 +189,15 @@ func (e *environment) startKafka() error {
 
 // driverEnv is the configuration of the driver under test.
 func (e *environment) driverEnv(port int) []string {
+	keyFile := filepath.Join(e.workDir, "job-keys")
+	if _, err := os.Stat(keyFile); err != nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		_ = os.WriteFile(keyFile, []byte(
+			base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
+	}
 	return []string{
+		"DRIVER_JOB_KEY_FILE=" + keyFile,
 		fmt.Sprintf("DRIVER_LISTEN=127.0.0.1:%d", port),
 		"DRIVER_KAFKA_BROKERS=" + strings.Join(e.brokers, ","),
 		"DRIVER_DATA_DIR=" + filepath.Join(e.workDir, "driver-data"),
