@@ -208,7 +208,7 @@ func (e *environment) driverEnv(port int) []string {
 }
 
 func (e *environment) startDriver() error {
-	bin := filepath.Join(e.workDir, "openstack-driver")
+	bin := e.binary()
 	build := exec.Command("go", "build", "-o", bin, "./cmd/openstack-driver")
 	build.Dir = e.repo
 	if out, err := build.CombinedOutput(); err != nil {
@@ -404,6 +404,48 @@ func (l *eventLog) final(id string, timeout time.Duration) (event, error) {
 	}
 }
 
+// finalForStack waits for a final message that names the stack.
+func (l *eventLog) finalForStack(stackID string,
+	timeout time.Duration) (event, error) {
+	deadline := time.After(timeout)
+	for {
+		l.mu.Lock()
+		for _, evs := range l.byID {
+			for _, ev := range evs {
+				if ev.Message.AssociatedTopology["InfrastructureStack"].ID ==
+					stackID && ev.Message.Status != "IN_PROGRESS" {
+					l.mu.Unlock()
+					return ev, nil
+				}
+			}
+		}
+		wait := l.notify
+		l.mu.Unlock()
+		select {
+		case <-wait:
+		case <-deadline:
+			return event{}, fmt.Errorf("no final message for stack %s "+
+				"within %s", stackID, timeout)
+		}
+	}
+}
+
+// ofStack gives the final messages that name the stack.
+func (l *eventLog) ofStack(stackID string) []event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []event
+	for _, evs := range l.byID {
+		for _, ev := range evs {
+			if ev.Message.AssociatedTopology["InfrastructureStack"].ID ==
+				stackID && ev.Message.Status != "IN_PROGRESS" {
+				out = append(out, ev)
+			}
+		}
+	}
+	return out
+}
+
 // zipPackage zips a folder of testdata (or docs/examples) as Brent does
 // with a package's Lifecycle/openstack folder, and gives its base64.
 func zipPackage(dir string) string {
@@ -468,7 +510,12 @@ func (e *environment) post(path string, body any,
 
 func (e *environment) postRaw(path string, data []byte,
 	headers ...string) answer {
-	req, err := http.NewRequest(http.MethodPost, e.driverURL+path,
+	return postURL(e.driverURL+path, data, headers...)
+}
+
+// postURL posts JSON bytes to a driver's address.
+func postURL(address string, data []byte, headers ...string) answer {
+	req, err := http.NewRequest(http.MethodPost, address,
 		bytes.NewReader(data))
 	if err != nil {
 		panic(err)
