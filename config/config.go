@@ -58,6 +58,7 @@ type Config struct {
 	DeadlineMargin   time.Duration
 	DisableRollback  bool
 	AdoptableStates  []string
+	DeleteRetries    int
 }
 
 // Setting describes one configuration value.
@@ -179,6 +180,10 @@ func Settings() []Setting {
 		boolean("disable_rollback", "true", "keep a failed stack for "+
 			"inspection when the request does not say",
 			func(c *Config) *bool { return &c.DisableRollback }),
+		integer("delete_retries", "2", "times a failed stack delete is "+
+			"asked again before the Delete fails", func(c *Config) *int {
+			return &c.DeleteRetries
+		}),
 		{Name: "adoptable_states", Default: "CREATE_COMPLETE," +
 			"ADOPT_COMPLETE,RESUME_COMPLETE,CHECK_COMPLETE,UPDATE_COMPLETE",
 			Help: "stack states in which Adopt completes",

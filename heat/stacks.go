@@ -173,3 +173,69 @@ func (c *Cloud) DeleteStack(ctx context.Context, name, id string) error {
 			http.StatusAccepted, http.StatusOK}})
 	return wrap("Heat", "delete stack "+id, err)
 }
+
+// Resource is one resource of a stack, as Heat lists it.
+type Resource struct {
+	Name         string
+	Type         string
+	Status       string
+	StatusReason string
+	PhysicalID   string
+	// Nested is true for a resource that is itself a stack (a nested
+	// template, a resource group): its own failure only repeats the
+	// failure of a resource inside it.
+	Nested bool
+}
+
+// Resources lists a stack's resources, those of its nested stacks
+// included down to depth levels.
+func (c *Cloud) Resources(ctx context.Context, name, id string,
+	depth int) ([]Resource, error) {
+	path := "stacks/" + url.PathEscape(name) + "/" + url.PathEscape(id) +
+		"/resources"
+	if depth > 0 {
+		path += fmt.Sprintf("?nested_depth=%d", depth)
+	}
+	var out struct {
+		Resources []struct {
+			Name   string `json:"resource_name"`
+			Type   string `json:"resource_type"`
+			Status string `json:"resource_status"`
+			Reason string `json:"resource_status_reason"`
+			PhysID string `json:"physical_resource_id"`
+			Links  []struct {
+				Rel string `json:"rel"`
+			} `json:"links"`
+		} `json:"resources"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	_, err := c.orchestration.Get(ctx, c.orchestration.ServiceURL(path),
+		&out, nil)
+	if err != nil {
+		return nil, wrap("Heat", "list resources of stack "+id, err)
+	}
+	res := make([]Resource, len(out.Resources))
+	for i, r := range out.Resources {
+		res[i] = Resource{Name: r.Name, Type: r.Type, Status: r.Status,
+			StatusReason: r.Reason, PhysicalID: r.PhysID}
+		for _, l := range r.Links {
+			if l.Rel == "nested" {
+				res[i].Nested = true
+			}
+		}
+	}
+	return res, nil
+}
+
+// FailedLeaves gives the failed resources that are not stacks themselves:
+// where a failure started, however deep in nested stacks.
+func FailedLeaves(resources []Resource) []Resource {
+	var out []Resource
+	for _, r := range resources {
+		if strings.HasSuffix(r.Status, "_FAILED") && !r.Nested {
+			out = append(out, r)
+		}
+	}
+	return out
+}

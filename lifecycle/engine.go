@@ -50,6 +50,9 @@ type Settings struct {
 	PollInterval     time.Duration
 	PollMaxInterval  time.Duration
 	Workers          int
+	// DeleteRetries is how many times a failed stack delete is asked
+	// again before the request fails.
+	DeleteRetries int
 	// OpenStackTimeout bounds the Heat calls made while answering.
 	OpenStackTimeout time.Duration
 }

@@ -41,6 +41,8 @@ type job struct {
 	Errors int `json:"-"`
 	// deleteSent is set once this replica has asked Heat to delete.
 	deleteSent bool
+	// DeleteFailures holds the reason of each failed delete attempt.
+	DeleteFailures []string `json:"-"`
 
 	delivery *jobs.Delivery
 	due      time.Time
@@ -286,8 +288,23 @@ func (p *Poller) look(ctx context.Context, j *job,
 			}
 		}
 		if stack.Status == "DELETE_FAILED" {
-			return p.failed(j, failure.Classify(stack.StatusReason),
-				stack.StatusReason), 0
+			code, text := p.cause(ctx, cloud, stack)
+			j.DeleteFailures = append(j.DeleteFailures, text)
+			if len(j.DeleteFailures) > e.set.DeleteRetries {
+				return p.failedText(j, code, fmt.Sprintf(
+					"the stack could not be deleted in %d attempts: %s",
+					len(j.DeleteFailures),
+					strings.Join(j.DeleteFailures, " | "))), 0
+			}
+			// Heat often succeeds on a second try, once whatever held
+			// the resource has let go.
+			log.Info("stack delete failed; asking again",
+				"attempt", len(j.DeleteFailures), "reason", text)
+			if err := cloud.DeleteStack(ctx, stack.Name,
+				stack.ID); err != nil && !heat.IsNotFound(err) {
+				log.Warn("stack delete not accepted", "error", err.Error())
+			}
+			return nil, e.set.PollInterval
 		}
 	default:
 		if gone || stack.Deleted() {
@@ -301,12 +318,13 @@ func (p *Poller) look(ctx context.Context, j *job,
 					Outputs:            stack.Outputs,
 					AssociatedTopology: StackTopology(stack.ID)}, 0
 			}
-			code := failure.Classify(stack.StatusReason)
+			code, text := p.cause(ctx, cloud, stack)
 			if j.Transition == Adopt {
 				code = failure.InfrastructureError
+				text = fmt.Sprintf("stack %s is %s, which cannot be "+
+					"adopted: %s", stack.Name, stack.Status, text)
 			}
-			return p.failed(j, code, fmt.Sprintf("stack %s is %s: %s",
-				stack.Name, stack.Status, stack.StatusReason)), 0
+			return p.failedText(j, code, text), 0
 		}
 	}
 	if now.After(j.Deadline) {
@@ -322,6 +340,46 @@ func stackState(s *heat.Stack) string {
 		return "not found"
 	}
 	return "in " + s.Status
+}
+
+// cause finds why a stack failed: the reason of the resource where the
+// failure started, however deep in nested stacks, prefixed with its name
+// and type, and the failure code that reason calls for. Heat's own reason
+// for the stack is used when the resources cannot be read.
+func (p *Poller) cause(ctx context.Context, cloud *heat.Cloud,
+	stack *heat.Stack) (failure.Code, string) {
+	resources, err := cloud.Resources(ctx, stack.Name, stack.ID,
+		maxNestedDepth)
+	if err != nil {
+		p.e.log.Debug("resources of a failed stack not read",
+			"stackId", stack.ID, "error", err.Error())
+	}
+	leaves := heat.FailedLeaves(resources)
+	if len(leaves) == 0 {
+		return failure.Classify(stack.StatusReason), failure.Describe("",
+			"", stack.StatusReason, 0)
+	}
+	code := failure.Classify(leaves[0].StatusReason)
+	var parts []string
+	for _, r := range leaves[:min(len(leaves), 3)] {
+		parts = append(parts, failure.Describe(r.Name, r.Type,
+			r.StatusReason, 400))
+	}
+	if len(leaves) > 3 {
+		parts = append(parts, fmt.Sprintf("and %d more failed resources",
+			len(leaves)-3))
+	}
+	return code, failure.Describe("", "", strings.Join(parts, "; "), 0)
+}
+
+// maxNestedDepth is how deep nested stacks are searched for a cause.
+const maxNestedDepth = 5
+
+// failedText is failed for a description that is already made.
+func (p *Poller) failedText(j *job, code failure.Code, text string) *Message {
+	m := p.failed(j, code, "")
+	m.FailureDetails.Description = text
+	return m
 }
 
 func (p *Poller) failed(j *job, code failure.Code, text string) *Message {

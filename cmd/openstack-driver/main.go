@@ -124,6 +124,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		PollInterval:     cfg.PollInterval,
 		PollMaxInterval:  cfg.PollMaxInterval,
 		Workers:          cfg.Workers,
+		DeleteRetries:    cfg.DeleteRetries,
 		OpenStackTimeout: cfg.OpenStackTimeout,
 	}, clients, bus, queue, log)
 

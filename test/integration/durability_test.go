@@ -224,4 +224,3 @@ func readTopic(topic string) []*kgo.Record {
 		}
 	}
 }
-
