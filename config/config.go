@@ -32,6 +32,8 @@ type Config struct {
 	DataDir             string
 	EmbeddedKafkaListen string
 	EventsTopic         string
+	ProgressTopic       string
+	ProgressInterval    time.Duration
 	JobsTopic           string
 	ConsumerGroup       string
 	MaxJobsInMemory     int
@@ -115,6 +117,13 @@ func Settings() []Setting {
 		str("events_topic", "lm_vnfc_lifecycle_execution_events",
 			"topic of the lifecycle execution events Brent reads",
 			func(c *Config) *string { return &c.EventsTopic }),
+		str("progress_topic", "openstack_driver_progress", "topic of "+
+			"progress events (resources done out of total); empty turns "+
+			"them off", func(c *Config) *string { return &c.ProgressTopic }),
+		duration("progress_interval", "10s", "least time between two "+
+			"progress reads of one stack", func(c *Config) *time.Duration {
+			return &c.ProgressInterval
+		}),
 		str("jobs_topic", "openstack_driver_jobs", "topic of the durable "+
 			"job queue shared by the replicas",
 			func(c *Config) *string { return &c.JobsTopic }),

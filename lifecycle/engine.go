@@ -41,7 +41,12 @@ type Queue interface {
 
 // Settings tune the engine.
 type Settings struct {
-	EventsTopic      string
+	EventsTopic string
+	// ProgressTopic receives progress events; empty turns them off.
+	ProgressTopic string
+	// ProgressInterval is the least time between two progress reads of
+	// one request's stack.
+	ProgressInterval time.Duration
 	PackageLimits    resourcepkg.Limits
 	StackTimeoutMins int
 	DeadlineMargin   time.Duration

@@ -41,6 +41,11 @@ type job struct {
 	Errors int `json:"-"`
 	// deleteSent is set once this replica has asked Heat to delete.
 	deleteSent bool
+	// announced is set once IN_PROGRESS is published.
+	announced bool
+	// lastProgress and lastProgressKey pace the progress events.
+	lastProgress    time.Time
+	lastProgressKey string
 	// DeleteFailures holds the reason of each failed delete attempt.
 	DeleteFailures []string `json:"-"`
 
@@ -331,6 +336,9 @@ func (p *Poller) look(ctx context.Context, j *job,
 		return p.failed(j, failure.InfrastructureError, fmt.Sprintf(
 			"timed out after %s with the stack %s",
 			now.Sub(j.Started).Round(time.Second), stackState(stack))), 0
+	}
+	if stack != nil && stack.InProgress() {
+		p.report(ctx, cloud, j, stack, log)
 	}
 	return nil, e.nextLook(now.Sub(j.Started))
 }

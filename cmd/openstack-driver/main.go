@@ -116,6 +116,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		MaxEntries: cfg.MaxPackageEntries}
 	engine := lifecycle.NewEngine(lifecycle.Settings{
 		EventsTopic:      cfg.EventsTopic,
+		ProgressTopic:    cfg.ProgressTopic,
+		ProgressInterval: cfg.ProgressInterval,
 		PackageLimits:    limits,
 		StackTimeoutMins: cfg.StackTimeoutMins,
 		DeadlineMargin:   cfg.DeadlineMargin,
@@ -196,6 +198,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return err
 }
 
+// topicsOf lists the topics the driver writes to.
+func topicsOf(cfg *config.Config) []string {
+	topics := []string{cfg.EventsTopic, cfg.JobsTopic}
+	if cfg.ProgressTopic != "" {
+		topics = append(topics, cfg.ProgressTopic)
+	}
+	return topics
+}
+
 // jobSealer loads the job-queue keys. With an external broker the key
 // must come from the operator (a Kubernetes secret, say): a key made up
 // here would differ between replicas. With the embedded broker one is
@@ -235,7 +246,7 @@ func ensureTopics(ctx context.Context, cfg *config.Config, bus *kafka.Bus,
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		return bus.EnsureTopics(tctx, int32(cfg.TopicPartitions),
-			int16(cfg.TopicReplication), cfg.EventsTopic, cfg.JobsTopic)
+			int16(cfg.TopicReplication), topicsOf(cfg)...)
 	}
 	if err := try(); err == nil {
 		return

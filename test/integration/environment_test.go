@@ -26,7 +26,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-const eventsTopic = "lm_vnfc_lifecycle_execution_events"
+const (
+	eventsTopic   = "lm_vnfc_lifecycle_execution_events"
+	progressTopic = "openstack_driver_progress"
+)
 
 // cannotRun is a machine where the real Heat cannot be installed.
 type cannotRun struct{ reason string }
@@ -204,6 +207,7 @@ func (e *environment) driverEnv(port int) []string {
 		"DRIVER_LOG_LEVEL=debug",
 		"DRIVER_POLL_INTERVAL=500ms",
 		"DRIVER_TOPIC_PARTITIONS=3",
+		"DRIVER_PROGRESS_INTERVAL=300ms",
 	}
 }
 
@@ -262,7 +266,7 @@ func (e *environment) driverLogText() string {
 
 func (e *environment) startConsumer() error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...),
-		kgo.ConsumeTopics(eventsTopic),
+		kgo.ConsumeTopics(eventsTopic, progressTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return err
@@ -331,6 +335,8 @@ func freePort() int {
 
 // event is one message on the events topic with its Kafka key and headers.
 type event struct {
+	Topic   string
+	Time    time.Time
 	Key     string
 	Headers map[string]string
 	Raw     map[string]any
@@ -360,7 +366,8 @@ func newEventLog() *eventLog {
 }
 
 func (l *eventLog) add(r *kgo.Record) {
-	ev := event{Key: string(r.Key), Headers: map[string]string{}}
+	ev := event{Topic: r.Topic, Time: r.Timestamp, Key: string(r.Key),
+		Headers: map[string]string{}}
 	for _, h := range r.Headers {
 		ev.Headers[h.Key] = string(h.Value)
 	}
@@ -387,6 +394,9 @@ func (l *eventLog) final(id string, timeout time.Duration) (event, error) {
 	for {
 		l.mu.Lock()
 		for _, ev := range l.byID[id] {
+			if ev.Topic != eventsTopic {
+				continue
+			}
 			if ev.Message.Status == "COMPLETE" ||
 				ev.Message.Status == "FAILED" {
 				l.mu.Unlock()
@@ -412,8 +422,8 @@ func (l *eventLog) finalForStack(stackID string,
 		l.mu.Lock()
 		for _, evs := range l.byID {
 			for _, ev := range evs {
-				if ev.Message.AssociatedTopology["InfrastructureStack"].ID ==
-					stackID && ev.Message.Status != "IN_PROGRESS" {
+				if ev.Topic == eventsTopic && ev.Message.AssociatedTopology["InfrastructureStack"].ID == stackID &&
+					ev.Message.Status != "IN_PROGRESS" {
 					l.mu.Unlock()
 					return ev, nil
 				}
@@ -437,8 +447,8 @@ func (l *eventLog) ofStack(stackID string) []event {
 	var out []event
 	for _, evs := range l.byID {
 		for _, ev := range evs {
-			if ev.Message.AssociatedTopology["InfrastructureStack"].ID ==
-				stackID && ev.Message.Status != "IN_PROGRESS" {
+			if ev.Topic == eventsTopic && ev.Message.AssociatedTopology["InfrastructureStack"].ID == stackID &&
+				ev.Message.Status != "IN_PROGRESS" {
 				out = append(out, ev)
 			}
 		}

@@ -204,8 +204,10 @@ var _ = Describe("Create", func() {
 			reqID, _ := accepted(env.post(executePath, r.create(
 				zipPackage("testdata/packages/slow"), noauthLocation(),
 				map[string]any{"secs": 4})))
-			Consistently(func() []event { return env.events.of(reqID) },
-				"3s", "200ms").Should(BeEmpty())
+			Consistently(func() bool {
+				_, err := env.events.final(reqID, time.Millisecond)
+				return err == nil
+			}, "3s", "200ms").Should(BeFalse(), "no final message yet")
 			ev := finalOf(reqID)
 			Expect(ev.Message.Status).To(Equal("COMPLETE"))
 			Expect(ev.Message.Outputs["out"]).To(Equal("slow-done"))

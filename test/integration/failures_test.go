@@ -69,3 +69,38 @@ var _ = Describe("Failures", func() {
 			Expect(a.Body["localizedMessage"]).To(ContainSubstring("nova"))
 		})
 })
+
+var _ = Describe("Progress", func() {
+	It("publishes IN_PROGRESS on the lifecycle topic and progress events "+
+		"with rising counts on the progress topic, all before COMPLETE",
+		func() {
+			r := newResource("steps")
+			reqID, _ := accepted(env.post(executePath, r.create(
+				zipPackage("testdata/packages/steps"), noauthLocation(),
+				nil)))
+			final := finalOf(reqID)
+			Expect(final.Message.Status).To(Equal("COMPLETE"))
+
+			var inProgress int
+			var done []float64
+			for _, ev := range env.events.of(reqID) {
+				if ev.Time.After(final.Time) {
+					continue
+				}
+				switch ev.Topic {
+				case eventsTopic:
+					if ev.Message.Status == "IN_PROGRESS" {
+						inProgress++
+						Expect(ev.Message.Outputs).To(BeEmpty())
+						Expect(ev.Raw).To(HaveLen(4))
+					}
+				case progressTopic:
+					Expect(ev.Raw["resourcesTotal"]).To(BeNumerically("==", 3))
+					done = append(done, ev.Raw["resourcesDone"].(float64))
+				}
+			}
+			Expect(inProgress).To(Equal(1))
+			Expect(len(done)).To(BeNumerically(">=", 2), "%v", done)
+			Expect(done[len(done)-1]).To(BeNumerically(">", done[0]))
+		})
+})
