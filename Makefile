@@ -26,8 +26,10 @@ demo: check-go
 
 # Everything: vet, unit tests, and the integration suite against a real
 # Heat and Keystone (installed from Debian's packages when missing).
+# install.sh exits 3 where it cannot install (not root, not Debian): the
+# integration suite then skips loudly, or fails under CI=true.
 test: check-go
-	bash scripts/openstack/install.sh
+	bash scripts/openstack/install.sh || [ $$? -eq 3 ]
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m ./...
 

@@ -44,6 +44,7 @@ type Config struct {
 	MaxBodyBytes      int64
 	MaxPackageBytes   int64
 	MaxPackageEntries int
+	MaxHeatRequest    int64
 
 	HTTPReadTimeout  time.Duration
 	HTTPWriteTimeout time.Duration
@@ -151,6 +152,11 @@ func Settings() []Setting {
 		integer("max_package_entries", "5000", "most entries in a "+
 			"package zip", func(c *Config) *int {
 			return &c.MaxPackageEntries
+		}),
+		size("max_heat_request_bytes", "1MiB", "largest template, files "+
+			"and environment sent to Heat together; match Heat's "+
+			"max_json_body_size", func(c *Config) *int64 {
+			return &c.MaxHeatRequest
 		}),
 		duration("http_read_timeout", "2m", "time to read a whole "+
 			"request", func(c *Config) *time.Duration {

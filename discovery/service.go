@@ -67,8 +67,14 @@ func (s *Service) Find(ctx context.Context, req *FindRequest) (*Result,
 		return nil, err
 	}
 	var network *gophercloud.ServiceClient
-	if n, err := cloud.Network(); err == nil {
-		network = n
+	if tmpl.Kind() == KindNetwork {
+		n, err := cloud.Network()
+		switch {
+		case err == nil:
+			network = n
+		case !errors.Is(err, heat.ErrNoNetworkService):
+			return nil, err
+		}
 	}
 	res, err := tmpl.Find(ctx, NewOpenStackCloud(cloud.Orchestration(),
 		network), req.InstanceName)

@@ -151,11 +151,10 @@ func (c *Clients) connect(ctx context.Context, loc *Location) (*Cloud,
 		return nil, fmt.Errorf("Heat (orchestration) %s: %w", loc.where(),
 			ErrNoEndpoint)
 	}
-	// Neutron is only needed to find networks; a catalog without it is
-	// not an error until then.
-	if network, err := openstack.NewNetworkV2(provider, eo); err == nil {
-		cloud.network = network
-	}
+	// Neutron is only needed to find networks: its client is made when
+	// first asked for, so that a Neutron that is down then is not
+	// remembered as missing.
+	cloud.provider, cloud.endpoints = provider, eo
 	return cloud, nil
 }
 
@@ -211,7 +210,11 @@ type Cloud struct {
 	loc           *Location
 	timeout       time.Duration
 	orchestration *gophercloud.ServiceClient
-	network       *gophercloud.ServiceClient
+	provider      *gophercloud.ProviderClient
+	endpoints     gophercloud.EndpointOpts
+
+	mu      sync.Mutex
+	network *gophercloud.ServiceClient
 }
 
 // Orchestration is the Heat client, for packages that need more of Heat's
@@ -225,12 +228,27 @@ var ErrNoNetworkService = errors.New("this deployment location has no " +
 	"Neutron: finding networks needs Keystone and a network endpoint in " +
 	"its catalog")
 
-// Network is the Neutron client, or ErrNoNetworkService.
+// Network is the Neutron client: ErrNoNetworkService when the location
+// has none, an UnreachableError when it does not answer.
 func (c *Cloud) Network() (*gophercloud.ServiceClient, error) {
-	if c.network == nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.network != nil {
+		return c.network, nil
+	}
+	if c.provider == nil {
 		return nil, ErrNoNetworkService
 	}
-	return c.network, nil
+	network, err := openstack.NewNetworkV2(c.provider, c.endpoints)
+	var missing gophercloud.ErrEndpointNotFound
+	switch {
+	case errors.As(err, &missing):
+		return nil, ErrNoNetworkService
+	case err != nil:
+		return nil, wrap("Neutron", "find the network endpoint", err)
+	}
+	c.network = network
+	return network, nil
 }
 
 // Location is the location this cloud was made for.

@@ -147,6 +147,8 @@ func ParseLocation(name string, props map[string]any) (*Location, error) {
 		if err := loc.checkAuth(authAPI); err != nil {
 			return nil, err
 		}
+	} else if err := loc.checkHeatURL(); err != nil {
+		return nil, err
 	}
 	switch loc.Interface {
 	case "":
@@ -183,6 +185,20 @@ func (loc *Location) checkURL() error {
 		return &LocationError{Property: "os_api_url", Problem: "is not " +
 			"an http or https address with a host, e.g. " +
 			"http://10.0.0.5:5000"}
+	}
+	return nil
+}
+
+// checkHeatURL makes sure that, without Keystone, os_api_url is Heat's
+// own endpoint with the project: Heat's API lives under /v1/<project>.
+func (loc *Location) checkHeatURL() error {
+	u, _ := url.Parse(loc.APIURL)
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) < 2 || parts[len(parts)-2] != "v1" ||
+		parts[len(parts)-1] == "" {
+		return &LocationError{Property: "os_api_url", Problem: "without " +
+			"Keystone (os_auth_enabled false) it must be Heat's endpoint " +
+			"with the project, e.g. http://10.0.0.5:8004/v1/admin"}
 	}
 	return nil
 }

@@ -177,6 +177,28 @@ var _ = Describe("Reading a deployment location", func() {
 		)
 	})
 
+	Describe("os_api_url without Keystone", func() {
+		DescribeTable("must be Heat's endpoint with the project",
+			func(address string, ok bool) {
+				props := with("os_auth_enabled", false)
+				props["os_api_url"] = address
+
+				_, err := heat.ParseLocation("lab", props)
+
+				if ok {
+					Expect(err).NotTo(HaveOccurred())
+				} else {
+					expectLocationError(err, "os_api_url")
+				}
+			},
+			Entry(nil, "http://10.0.0.5:8004/v1/admin", true),
+			Entry(nil, "https://cloud.example/orchestration/v1/9f2c/", true),
+			Entry(nil, "http://10.0.0.5:8004", false),
+			Entry(nil, "http://10.0.0.5:8004/v1", false),
+			Entry(nil, "http://10.0.0.5:5000/v3", false),
+		)
+	})
+
 	Describe("os_auth_enabled", func() {
 		It("is true when not given", func() {
 			loc, err := heat.ParseLocation("lab", validProps())
@@ -188,6 +210,8 @@ var _ = Describe("Reading a deployment location", func() {
 		DescribeTable("accepts booleans and their text in any case",
 			func(value any, want bool) {
 				props := with("os_auth_enabled", value)
+				// Without Keystone the address is Heat's own endpoint.
+				props["os_api_url"] = "http://10.0.0.5:8004/v1/admin"
 
 				loc, err := heat.ParseLocation("lab", props)
 

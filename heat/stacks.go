@@ -60,6 +60,15 @@ type CreateInput struct {
 	Tags            []string
 }
 
+// Size is the bytes of template, files and environment together.
+func (in CreateInput) Size() int {
+	n := len(in.Template) + len(in.Environment)
+	for name, f := range in.Files {
+		n += len(name) + len(f)
+	}
+	return n
+}
+
 type stackBody struct {
 	ID           string            `json:"id"`
 	Name         string            `json:"stack_name"`
@@ -158,6 +167,11 @@ func (c *Cloud) show(ctx context.Context, path, op string) (*Stack, error) {
 		&out, nil)
 	if err != nil {
 		return nil, wrap("Heat", op, err)
+	}
+	if out.Stack.ID == "" || out.Stack.Status == "" {
+		return nil, &APIError{Service: "Heat", Op: op, Status: 200,
+			Message: "the answer is not a Heat stack: is os_api_url " +
+				"the address of Heat (without Keystone) or of Keystone?"}
 	}
 	return out.Stack.stack(), nil
 }

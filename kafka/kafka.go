@@ -87,6 +87,10 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// IsTooLarge reports whether Kafka refused a record for its size: trying
+// again cannot help.
+func IsTooLarge(err error) bool { return errors.Is(err, kerr.MessageTooLarge) }
+
 // Publish writes one record and waits until every in-sync replica has it.
 func (b *Bus) Publish(ctx context.Context, topic, key string, value []byte,
 	headers []Header) error {

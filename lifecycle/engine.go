@@ -58,6 +58,9 @@ type Settings struct {
 	// DeleteRetries is how many times a failed stack delete is asked
 	// again before the request fails.
 	DeleteRetries int
+	// MaxHeatRequestBytes bounds a stack's template, files and
+	// environment together, as Heat's own request limit does.
+	MaxHeatRequestBytes int
 	// OpenStackTimeout bounds the Heat calls made while answering.
 	OpenStackTimeout time.Duration
 }
@@ -198,9 +201,12 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 	if err != nil {
 		id, err = e.afterCreateRefused(ctx, cloud, in, err)
 	}
-	if err != nil {
+	if err != nil && !heat.IsUnavailable(err) {
 		e.unrecord(ctx, job, log)
 	}
+	// When Heat could not be heard (a timeout, a 5xx), the stack may
+	// exist all the same: the job stays on record, and the replica that
+	// takes it finds the stack by name or reports that there is none.
 	var refused *refusal
 	if errors.As(err, &refused) {
 		return e.failNow(ctx, job, refused.code, refused.text, log)
@@ -317,10 +323,26 @@ func (e *Engine) createInput(req *ExecuteRequest) (heat.CreateInput, error) {
 	if err != nil {
 		return in, err
 	}
+	if in.TimeoutMins > maxTimeoutMins {
+		return in, &RequestError{Field: "requestProperties.timeout_mins",
+			Problem: fmt.Sprintf("%d is more than the %d minutes (30 days) "+
+				"a request may take", in.TimeoutMins, maxTimeoutMins)}
+	}
+	if size := in.Size(); size > e.set.MaxHeatRequestBytes {
+		return in, &RequestError{Field: "driverFiles", Problem: fmt.Sprintf(
+			"the template, its files and environment come to %d bytes; "+
+				"Heat takes at most %d in one request (its "+
+				"max_json_body_size; max_heat_request_bytes here)", size,
+			e.set.MaxHeatRequestBytes)}
+	}
 	in.DisableRollback, err = boolProperty(req.RequestProperties,
 		"disable_rollback", e.set.DisableRollback)
 	return in, err
 }
+
+// maxTimeoutMins bounds timeout_mins: far beyond any real stack, and far
+// from overflowing a deadline.
+const maxTimeoutMins = 30 * 24 * 60
 
 func describeFiles(pkg *resourcepkg.Package) string {
 	names := pkg.Names()

@@ -28,6 +28,9 @@ func DeclaredParameters(template []byte) (map[string]bool, error) {
 			continue
 		}
 		params := root.Content[i+1]
+		if params.Kind == yaml.AliasNode && params.Alias != nil {
+			params = params.Alias
+		}
 		if params.Kind == yaml.ScalarNode && params.Tag == "!!null" {
 			return declared, nil
 		}

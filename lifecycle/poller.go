@@ -15,6 +15,7 @@ import (
 	"github.com/tnco-drivers/openstack-driver/failure"
 	"github.com/tnco-drivers/openstack-driver/heat"
 	"github.com/tnco-drivers/openstack-driver/jobs"
+	"github.com/tnco-drivers/openstack-driver/kafka"
 )
 
 // job is an accepted request that waits for its stack to settle. It is
@@ -41,6 +42,8 @@ type job struct {
 	Errors int `json:"-"`
 	// deleteSent is set once this replica has asked Heat to delete.
 	deleteSent bool
+	// final is the request's end, kept while Kafka does not take it.
+	final *Message
 	// announced is set once IN_PROGRESS is published.
 	announced bool
 	// lastProgress and lastProgressKey pace the progress events.
@@ -216,8 +219,15 @@ func (p *Poller) poll(ctx, running context.Context, j *job) {
 	for k, v := range j.Trace {
 		log = log.With(k, v)
 	}
-	j.Polls++
-	msg, again := p.look(ctx, j, log)
+	var msg *Message
+	var again time.Duration
+	if j.final != nil {
+		// The end is known; only its publishing failed last time.
+		msg = j.final
+	} else {
+		j.Polls++
+		msg, again = p.look(ctx, j, log)
+	}
 	p.mu.Lock()
 	gone := j.gone
 	p.mu.Unlock()
@@ -425,36 +435,44 @@ func (e *Engine) createGrace() time.Duration {
 	return e.set.OpenStackTimeout + 30*time.Second
 }
 
-// finish publishes the final message, trying until Kafka takes it: a
-// request without its final message would hang in Brent forever. Only
-// then is the job ended on the queue. During shutdown it gives up: the
-// job stays on the queue and the replica that takes it over publishes.
-func (p *Poller) finish(ctx context.Context, j *job, msg Message,
+// finish publishes the final message. Should Kafka not take it, the job
+// goes back to the heap with its message and is tried again later, never
+// given up: a request without its final message would hang in Brent for
+// ever. Only once it is published is the job ended on the queue.
+func (p *Poller) finish(running context.Context, j *job, msg Message,
 	log *slog.Logger) {
-	pctx := context.WithoutCancel(ctx)
-	for attempt := 1; ; attempt++ {
-		err := p.e.publish(pctx, msg, j.Trace)
-		if err == nil {
-			p.done(pctx, j, log)
-			attrs := []any{"status", msg.Status, "polls", j.Polls,
-				"seconds", time.Since(j.Started).Seconds()}
-			if msg.FailureDetails != nil {
-				attrs = append(attrs, "failureCode",
-					msg.FailureDetails.FailureCode)
-			}
-			log.Info("request finished", attrs...)
-			return
+	ctx := context.WithoutCancel(running)
+	err := p.e.publish(ctx, msg, j.Trace)
+	if err != nil && kafka.IsTooLarge(err) {
+		// Outputs too large for one Kafka message: Brent is told so
+		// rather than left waiting for a message that cannot exist.
+		size := 0
+		if b, merr := json.Marshal(msg.Outputs); merr == nil {
+			size = len(b)
 		}
-		log.Warn("final message not published; trying again",
-			"error", err.Error(), "attempt", attempt)
-		select {
-		case <-time.After(backoff(attempt, 30*time.Second)):
-		case <-ctx.Done():
-			log.Error("final message not published before shutdown",
-				"status", msg.Status)
-			return
-		}
+		msg = *p.failed(j, failure.InfrastructureError, fmt.Sprintf(
+			"the stack's outputs (%d bytes of JSON) are larger than "+
+				"Kafka takes in one message; the stack itself is %s",
+			size, strings.ToLower(string(msg.Status))))
+		err = p.e.publish(ctx, msg, j.Trace)
 	}
+	if err != nil {
+		j.final = &msg
+		j.Errors++
+		log.Warn("final message not published; trying again",
+			"error", err.Error(), "attempt", j.Errors)
+		if running.Err() == nil {
+			p.add(j, backoff(j.Errors, 30*time.Second))
+		}
+		return
+	}
+	p.done(ctx, j, log)
+	attrs := []any{"status", msg.Status, "polls", j.Polls,
+		"seconds", time.Since(j.Started).Seconds()}
+	if msg.FailureDetails != nil {
+		attrs = append(attrs, "failureCode", msg.FailureDetails.FailureCode)
+	}
+	log.Info("request finished", attrs...)
 }
 
 // done ends the job on the queue and forgets it.

@@ -94,7 +94,10 @@ func decodeProperty(msg json.RawMessage) (Property, error) {
 		return p, nil
 	}
 	value, present := obj["value"]
-	if !present {
+	if !present && len(obj) > 1 {
+		// An object that merely has a "type" member among others is a
+		// plain value; {"type": "string"} alone is a typed value that
+		// has none.
 		return Property{Value: v}, nil
 	}
 	return Property{Type: typ, Value: value}, nil

@@ -157,6 +157,14 @@ func (r *ExecuteRequest) Validate() (Transition, error) {
 		return "", &RequestError{Field: "systemProperties",
 			Problem: "missing"}
 	}
+	for _, name := range []string{"resourceId", "resourceName"} {
+		switch r.SystemProperties[name].Value.(type) {
+		case nil, string, json.Number:
+		default:
+			return "", &RequestError{Field: "systemProperties." + name,
+				Problem: "must be a string"}
+		}
+	}
 	if t == Create {
 		for _, name := range []string{"resourceId", "resourceName"} {
 			if strings.TrimSpace(r.SystemProperties.String(name)) == "" {
@@ -170,6 +178,12 @@ func (r *ExecuteRequest) Validate() (Transition, error) {
 	if r.DeploymentLocation == nil {
 		return "", &RequestError{Field: "deploymentLocation",
 			Problem: "missing"}
+	}
+	if typ := r.DeploymentLocation.Type; typ != "" &&
+		!strings.EqualFold(typ, StackEntryType) {
+		return "", &RequestError{Field: "deploymentLocation.type",
+			Problem: fmt.Sprintf("%q is not a location for the OpenStack "+
+				"driver, whose locations are of type Openstack", typ)}
 	}
 	if r.DeploymentLocation.Properties == nil {
 		return "", &RequestError{Field: "deploymentLocation.properties",

@@ -34,7 +34,7 @@ func StatusOf(err error) int {
 	case errors.As(err, &bus), heat.IsUnavailable(err),
 		errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &api) && api.Status >= 400 && api.Status < 500:
+	case errors.As(err, &api) && api.Status < 500:
 		// Keystone refusing the credentials, Heat refusing the template
 		// or its parameters: the request has to change.
 		return http.StatusBadRequest
