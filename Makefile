@@ -5,7 +5,7 @@
 GO ?= go
 BIN := bin/openstack-driver
 
-.PHONY: all build run demo test unit vet fmt check-go clean
+.PHONY: all build run demo test unit vet fmt check-go clean image
 
 all: build
 
@@ -41,6 +41,12 @@ vet: check-go
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || \
 		{ gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# The container image, tagged openstack-driver:dev (needs a running Docker).
+image:
+	@command -v docker >/dev/null 2>&1 || { echo "make image needs docker on PATH; install Docker, or build the Dockerfile with another OCI builder." >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make image: the Docker engine is not running (docker info failed)." >&2; exit 1; }
+	docker build -t openstack-driver:dev .
 
 clean:
 	rm -rf bin .state

@@ -36,6 +36,8 @@ type Delivery struct {
 
 	part   *partition
 	offset int64
+	// finishing is set while this replica writes the job's tombstone.
+	finishing bool
 }
 
 // Handler works on the jobs of the partitions this replica owns.
@@ -111,6 +113,9 @@ func New(opts Options, producer Producer, sealer *Sealer,
 	if opts.MaxJobs <= 0 {
 		opts.MaxJobs = 20000
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if opts.CommitInterval <= 0 {
 		opts.CommitInterval = 2 * time.Second
 	}
@@ -155,7 +160,15 @@ func (q *Queue) Finish(ctx context.Context, key string) error {
 // offset may then be committed. Call it only after the job's final
 // message is acknowledged.
 func (q *Queue) Done(ctx context.Context, d *Delivery) error {
+	// The tombstone may be read back before Finish returns; it must not
+	// look like another replica's.
+	q.mu.Lock()
+	d.finishing = true
+	q.mu.Unlock()
 	if err := q.Finish(ctx, d.Key); err != nil {
+		q.mu.Lock()
+		d.finishing = false
+		q.mu.Unlock()
 		return err
 	}
 	q.mu.Lock()
@@ -206,6 +219,13 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 
 	for ctx.Err() == nil {
 		room := q.opts.MaxJobs - h.Load() - q.heldCount()
+		if room <= 0 && q.heldCount() > 0 && h.Load() < q.opts.MaxJobs {
+			// The room is taken by replayed jobs waiting for the rest
+			// of their partition, which cannot be read without room:
+			// start them rather than wait for CatchUpLimit.
+			q.releaseAll()
+			continue
+		}
 		if room <= 0 {
 			// Full: leave the records on Kafka until work finishes.
 			select {
@@ -215,9 +235,14 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 			q.releaseStale()
 			continue
 		}
-		fetches := cl.PollRecords(ctx, room)
+		// A bounded wait, so that held jobs are released on time even
+		// when no record comes.
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := cl.PollRecords(pctx, room)
+		cancel()
 		fetches.EachError(func(topic string, part int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) &&
+				!errors.Is(err, context.DeadlineExceeded) {
 				q.log.Warn("job queue fetch failed", "partition", part,
 					"error", err.Error())
 			}
@@ -255,60 +280,67 @@ func (q *Queue) read(r *kgo.Record) {
 	}
 	p.next = r.Offset + 1
 	key := string(r.Key)
+	var cancel []string
 
-	if r.Value == nil {
-		q.tombstone(p, key)
-		q.mu.Unlock()
-		return
-	}
-	payload, err := q.sealer.Open(r.Value, r.Key)
-	if err != nil {
-		// A record that cannot be opened can never be worked on; keeping
-		// it open would block the partition's commits for good.
-		q.log.Error("job record dropped", "requestId", key,
-			"partition", r.Partition, "offset", r.Offset,
-			"error", err.Error())
-		q.mu.Unlock()
-		return
-	}
-	d := &Delivery{Key: key, Payload: payload, part: p, offset: r.Offset}
-	if old := p.byKey[key]; old != nil {
-		// The same request written twice: the later record wins.
-		delete(p.open, old.offset)
-		q.removeHeld(p, key)
-		q.mu.Unlock()
-		q.handler.Cancel(key)
-		q.mu.Lock()
-	}
-	p.open[r.Offset] = d
-	p.byKey[key] = d
-	var start []*Delivery
-	if r.Offset+1 < p.target {
+	switch {
+	case r.Value == nil:
+		if k := q.tombstone(p, key); k != "" {
+			cancel = append(cancel, k)
+		}
+	default:
+		payload, err := q.sealer.Open(r.Value, r.Key)
+		if err != nil {
+			// A record that cannot be opened can never be worked on;
+			// keeping it open would block the partition's commits.
+			q.log.Error("job record dropped", "requestId", key,
+				"partition", r.Partition, "offset", r.Offset,
+				"error", err.Error())
+			break
+		}
+		if old := p.byKey[key]; old != nil {
+			// The same request written twice: the later record wins.
+			delete(p.open, old.offset)
+			if !q.removeHeld(p, key) && !old.finishing {
+				cancel = append(cancel, key)
+			}
+		}
+		d := &Delivery{Key: key, Payload: payload, part: p,
+			offset: r.Offset}
+		p.open[r.Offset] = d
+		p.byKey[key] = d
 		p.held = append(p.held, d)
-	} else {
-		start = append(p.held, d)
-		p.held = nil
+	}
+
+	// Replayed jobs wait until the partition has been read up to where
+	// it ended at assignment, so that the tombstones of jobs finished
+	// before are seen first.
+	var start []*Delivery
+	if p.next >= p.target {
+		start, p.held = p.held, nil
 	}
 	q.mu.Unlock()
+	for _, k := range cancel {
+		q.handler.Cancel(k)
+	}
 	for _, d := range start {
 		q.handler.Start(d)
 	}
 }
 
-// tombstone ends the open job of key; q.mu is held.
-func (q *Queue) tombstone(p *partition, key string) {
+// tombstone ends the open job of key, and gives the key when the
+// handler must be told to drop the job; q.mu is held.
+func (q *Queue) tombstone(p *partition, key string) string {
 	d := p.byKey[key]
 	if d == nil {
-		return
+		return ""
 	}
 	delete(p.byKey, key)
 	delete(p.open, d.offset)
-	if q.removeHeld(p, key) {
-		return
+	if q.removeHeld(p, key) || d.finishing {
+		// Never started, or finished by this very replica.
+		return ""
 	}
-	q.mu.Unlock()
-	q.handler.Cancel(key)
-	q.mu.Lock()
+	return key
 }
 
 func (q *Queue) removeHeld(p *partition, key string) bool {
@@ -333,6 +365,20 @@ func (q *Queue) releaseStale() {
 			start = append(start, p.held...)
 			p.held = nil
 		}
+	}
+	q.mu.Unlock()
+	for _, d := range start {
+		q.handler.Start(d)
+	}
+}
+
+// releaseAll starts every held job.
+func (q *Queue) releaseAll() {
+	var start []*Delivery
+	q.mu.Lock()
+	for _, p := range q.parts {
+		start = append(start, p.held...)
+		p.held = nil
 	}
 	q.mu.Unlock()
 	for _, d := range start {
@@ -453,6 +499,17 @@ func (q *Queue) commit(ctx context.Context) {
 		q.opts.Topic: offsets}, func(_ *kgo.Client, _ *kmsgReq,
 		resp *kmsgResp, err error) {
 		commitErr = err
+		if resp == nil {
+			return
+		}
+		// A partition the broker refused is committed on the next tick.
+		for _, t := range resp.Topics {
+			for _, part := range t.Partitions {
+				if part.ErrorCode != 0 {
+					delete(offsets, part.Partition)
+				}
+			}
+		}
 	})
 	if commitErr != nil {
 		q.log.Warn("job queue commit failed", "error", commitErr.Error())

@@ -121,6 +121,10 @@ func ReadKeyFile(path string) ([][]byte, error) {
 		}
 		keys = append(keys, k)
 	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("job key file %s cannot be read after "+
+			"line %d: %w", path, line, err)
+	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("job key file %s holds no key", path)
 	}
