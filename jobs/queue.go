@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -86,6 +87,9 @@ type Queue struct {
 
 	mu    sync.Mutex
 	parts map[int32]*partition
+
+	// lastPoll is when the consume loop last went round (Unix nanos).
+	lastPoll atomic.Int64
 }
 
 // partition is this replica's view of one owned partition.
@@ -217,7 +221,9 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { q.commitLoop(commitCtx) })
 
+	defer q.lastPoll.Store(0)
 	for ctx.Err() == nil {
+		q.lastPoll.Store(time.Now().UnixNano())
 		room := q.opts.MaxJobs - h.Load() - q.heldCount()
 		if room <= 0 && q.heldCount() > 0 && h.Load() < q.opts.MaxJobs {
 			// The room is taken by replayed jobs waiting for the rest
@@ -252,6 +258,20 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	}
 	stopCommits()
 	wg.Wait()
+	return nil
+}
+
+// Healthy reports whether the consumer is running: its loop must have
+// gone round within the last 30 s.
+func (q *Queue) Healthy() error {
+	last := q.lastPoll.Load()
+	if last == 0 {
+		return errors.New("the job queue consumer is not running")
+	}
+	if since := time.Since(time.Unix(0, last)); since > 30*time.Second {
+		return fmt.Errorf("the job queue consumer has not polled for %s",
+			since.Round(time.Second))
+	}
 	return nil
 }
 

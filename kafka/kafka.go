@@ -26,8 +26,9 @@ type Header struct {
 
 // Bus publishes records and answers whether Kafka can be reached.
 type Bus struct {
-	client *kgo.Client
-	log    *slog.Logger
+	client    *kgo.Client
+	log       *slog.Logger
+	onProduce func(topic string, err error)
 }
 
 // Options configure the connection to Kafka.
@@ -37,6 +38,8 @@ type Options struct {
 	ClientID string
 	// Extra are further franz-go options (TLS, SASL, ...).
 	Extra []kgo.Opt
+	// OnProduce, when set, is told of every record published.
+	OnProduce func(topic string, err error)
 }
 
 // Dial makes a Bus. It does not wait for the brokers: a broker that is
@@ -61,7 +64,7 @@ func Dial(opts Options, log *slog.Logger) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
-	return &Bus{client: client, log: log}, nil
+	return &Bus{client: client, log: log, onProduce: opts.OnProduce}, nil
 }
 
 // Client is the underlying franz-go client, shared with consumers.
@@ -99,7 +102,11 @@ func (b *Bus) Publish(ctx context.Context, topic, key string, value []byte,
 		rec.Headers = append(rec.Headers,
 			kgo.RecordHeader{Key: h.Key, Value: []byte(h.Value)})
 	}
-	if err := b.client.ProduceSync(ctx, rec).FirstErr(); err != nil {
+	err := b.client.ProduceSync(ctx, rec).FirstErr()
+	if b.onProduce != nil {
+		b.onProduce(topic, err)
+	}
+	if err != nil {
 		return &UnavailableError{Err: fmt.Errorf("publish to %s: %w",
 			topic, err)}
 	}

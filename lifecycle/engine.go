@@ -39,6 +39,19 @@ type Queue interface {
 	Done(ctx context.Context, d *jobs.Delivery) error
 }
 
+// Observer is told of the moments worth counting; metrics implement it.
+type Observer interface {
+	Accepted(transition string)
+	Finished(transition, status, failureCode string, d time.Duration)
+	PackageSize(bytes int)
+}
+
+type noObserver struct{}
+
+func (noObserver) Accepted(string)                                {}
+func (noObserver) Finished(string, string, string, time.Duration) {}
+func (noObserver) PackageSize(int)                                {}
+
 // Settings tune the engine.
 type Settings struct {
 	EventsTopic string
@@ -63,6 +76,8 @@ type Settings struct {
 	MaxHeatRequestBytes int
 	// OpenStackTimeout bounds the Heat calls made while answering.
 	OpenStackTimeout time.Duration
+	// Observer, when set, is told of accepted and finished requests.
+	Observer Observer
 }
 
 // Engine carries out execute requests: it checks them, asks Heat, and
@@ -79,6 +94,9 @@ type Engine struct {
 // NewEngine wires an engine; Run starts its poller.
 func NewEngine(set Settings, clients *heat.Clients, bus Bus, queue Queue,
 	log *slog.Logger) *Engine {
+	if set.Observer == nil {
+		set.Observer = noObserver{}
+	}
 	e := &Engine{set: set, clients: clients, bus: bus, queue: queue,
 		log: log}
 	e.poller = newPoller(e)
@@ -133,14 +151,19 @@ func (e *Engine) Execute(ctx context.Context, req *ExecuteRequest,
 		log = log.With(k, v)
 	}
 
+	var acc *Accepted
 	switch t {
 	case Create:
-		return e.create(ctx, req, job, log)
+		acc, err = e.create(ctx, req, job, log)
 	case Delete:
-		return e.delete(ctx, req, job, log)
+		acc, err = e.delete(ctx, req, job, log)
 	default:
-		return e.adopt(ctx, req, job, log)
+		acc, err = e.adopt(ctx, req, job, log)
 	}
+	if err == nil {
+		e.set.Observer.Accepted(string(t))
+	}
+	return acc, err
 }
 
 // ready checks, before anything touches Heat, that the request's end can
@@ -300,6 +323,7 @@ func (e *Engine) createInput(req *ExecuteRequest) (heat.CreateInput, error) {
 			"no heat.yaml (or heat.yml) at the root of the package; "+
 				"it holds %s", describeFiles(pkg))}
 	}
+	e.set.Observer.PackageSize(pkg.Size())
 	declared, err := DeclaredParameters(template)
 	if err != nil {
 		return in, &RequestError{Field: "driverFiles/" + name,
@@ -499,6 +523,8 @@ func (e *Engine) failNow(ctx context.Context, j *job, code failure.Code,
 		return nil, err
 	}
 	log.Info("request accepted and failed at once", "failureCode", code)
+	e.set.Observer.Finished(string(j.Transition), string(Failed),
+		string(code), 0)
 	return &Accepted{RequestID: j.RequestID, AssociatedTopology: Topology{}},
 		nil
 }
@@ -510,6 +536,7 @@ func (e *Engine) completeNow(ctx context.Context, j *job,
 		return nil, err
 	}
 	log.Info("request complete")
+	e.set.Observer.Finished(string(j.Transition), string(Complete), "", 0)
 	return &Accepted{RequestID: j.RequestID, AssociatedTopology: Topology{}},
 		nil
 }

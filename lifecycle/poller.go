@@ -467,11 +467,16 @@ func (p *Poller) finish(running context.Context, j *job, msg Message,
 		return
 	}
 	p.done(ctx, j, log)
+	took := time.Since(j.Started)
 	attrs := []any{"status", msg.Status, "polls", j.Polls,
-		"seconds", time.Since(j.Started).Seconds()}
+		"seconds", took.Seconds()}
+	code := ""
 	if msg.FailureDetails != nil {
-		attrs = append(attrs, "failureCode", msg.FailureDetails.FailureCode)
+		code = msg.FailureDetails.FailureCode
+		attrs = append(attrs, "failureCode", code)
 	}
+	p.e.set.Observer.Finished(string(j.Transition), string(msg.Status),
+		code, took)
 	log.Info("request finished", attrs...)
 }
 

@@ -172,6 +172,15 @@ func stripSpace(s string) string {
 	}, s)
 }
 
+// Size is the package's unzipped size.
+func (p *Package) Size() int {
+	n := 0
+	for _, data := range p.Files {
+		n += len(data)
+	}
+	return n
+}
+
 // File gives the content of the first of names that the package holds.
 func (p *Package) File(names ...string) (string, []byte, bool) {
 	for _, n := range names {

@@ -39,11 +39,16 @@ type Health interface {
 	Kafka(ctx context.Context) error
 	// Workers reports whether the pollers run.
 	Workers() bool
+	// JobQueue checks that the job queue's consumer runs.
+	JobQueue() error
 }
 
 // Options configure the API.
 type Options struct {
 	MaxBodyBytes int64
+	// Observe, when set, is told of every answered request, by route
+	// template (never the raw path, which may hold ids).
+	Observe func(route, method string, code int, d time.Duration)
 }
 
 // Server is the HTTP API.
@@ -101,11 +106,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 					"internal error in the driver")
 			}
 		}
+		elapsed := time.Since(start)
 		s.log.Debug("http request", "method", req.Method, "path",
 			req.URL.Path, "status", rec.status,
-			"ms", float64(time.Since(start).Microseconds())/1000)
+			"ms", float64(elapsed.Microseconds())/1000)
+		if s.opts.Observe != nil {
+			s.opts.Observe(s.routeOf(req), req.Method, rec.status, elapsed)
+		}
 	}()
 	s.router.ServeHTTP(rec, req)
+}
+
+// routeOf gives the route template a request matched, or "unmatched".
+func (s *Server) routeOf(req *http.Request) string {
+	var match mux.RouteMatch
+	if s.router.Match(req, &match) && match.Route != nil {
+		if t, err := match.Route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return "unmatched"
 }
 
 type recorder struct {
@@ -297,6 +317,12 @@ func (s *Server) healthz(w http.ResponseWriter, req *http.Request) {
 		status = http.StatusServiceUnavailable
 	} else {
 		vitals["kafka"] = vital{Status: "OK"}
+	}
+	if err := s.health.JobQueue(); err != nil {
+		vitals["jobQueue"] = vital{Status: "UNHEALTHY", Detail: err.Error()}
+		status = http.StatusServiceUnavailable
+	} else {
+		vitals["jobQueue"] = vital{Status: "OK"}
 	}
 	if s.health.Workers() {
 		vitals["workers"] = vital{Status: "OK"}

@@ -52,6 +52,7 @@ type healthy struct{}
 
 func (healthy) Kafka(context.Context) error { return nil }
 func (healthy) Workers() bool               { return true }
+func (healthy) JobQueue() error             { return nil }
 
 // errorBody is the shape of every error answer.
 type errorBody struct {

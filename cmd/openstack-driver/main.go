@@ -20,16 +20,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/tnco-drivers/openstack-driver/config"
 	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/heat"
 	"github.com/tnco-drivers/openstack-driver/jobs"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
+	"github.com/tnco-drivers/openstack-driver/metrics"
 	"github.com/tnco-drivers/openstack-driver/resourcepkg"
 	"github.com/tnco-drivers/openstack-driver/server"
 	"github.com/tnco-drivers/openstack-driver/testdrive"
 )
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "testdrive" {
@@ -69,11 +75,13 @@ func newLogger(level string) *slog.Logger {
 // health answers the management endpoints.
 type health struct {
 	bus     *kafka.Bus
+	queue   *jobs.Queue
 	running atomic.Bool
 }
 
 func (h *health) Kafka(ctx context.Context) error { return h.bus.Ping(ctx) }
 func (h *health) Workers() bool                   { return h.running.Load() }
+func (h *health) JobQueue() error                 { return h.queue.Healthy() }
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	brokers := cfg.KafkaBrokers
@@ -97,8 +105,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	m := metrics.New(version)
 	bus, err := kafka.Dial(kafka.Options{Brokers: brokers,
-		ClientID: "openstack-driver"}, log)
+		ClientID: "openstack-driver", OnProduce: m.Produced}, log)
 	if err != nil {
 		return err
 	}
@@ -111,7 +120,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		MaxJobs: cfg.MaxJobsInMemory}, bus.Client(), sealer, log)
 
 	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
-		IdleTTL: cfg.ClientIdleTTL})
+		IdleTTL: cfg.ClientIdleTTL, Transport: countCalls(m)})
 	limits := resourcepkg.Limits{MaxBytes: cfg.MaxPackageBytes,
 		MaxEntries: cfg.MaxPackageEntries}
 	engine := lifecycle.NewEngine(lifecycle.Settings{
@@ -128,12 +137,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Workers:             cfg.Workers,
 		DeleteRetries:       cfg.DeleteRetries,
 		MaxHeatRequestBytes: int(cfg.MaxHeatRequest),
+		Observer:            m,
 		OpenStackTimeout:    cfg.OpenStackTimeout,
 	}, clients, bus, queue, log)
 
 	// The pollers and the queue's consumer stop after the HTTP server,
 	// so that requests in flight are recorded and followed.
-	h := &health{bus: bus}
+	h := &health{bus: bus, queue: queue}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
@@ -157,9 +167,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		cancel()
 	}
 
+	m.Gauge("lifecycle_requests_in_flight", "Requests this replica is "+
+		"following until their stack settles.", func() float64 {
+		return float64(engine.Pending())
+	})
+	go watchLag(workCtx, bus, cfg.ConsumerGroup, m)
+
 	finder := discovery.NewService(clients, limits)
-	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes},
-		engine, finder, h, log)
+	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes,
+		Observe: m.HTTP}, engine, finder, h, log)
+	api.Handle("/metrics", m.Handler().ServeHTTP, http.MethodGet)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -197,6 +214,52 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		err = nil
 	}
 	return err
+}
+
+// countCalls wraps the transport of every OpenStack client so that each
+// call is counted and timed by service and operation.
+func countCalls(m *metrics.Metrics) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			start := time.Now()
+			resp, err := next.RoundTrip(req)
+			code := 0
+			if err == nil {
+				code = resp.StatusCode
+			}
+			service, op := heat.Operation(req)
+			m.CloudCall(service, op, code, time.Since(start))
+			return resp, err
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) {
+	return f(r)
+}
+
+// watchLag reads the job queue's consumer lag every 15 s for the metrics.
+func watchLag(ctx context.Context, bus *kafka.Bus, group string,
+	m *metrics.Metrics) {
+	adm := kadm.NewClient(bus.Client())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lags, err := adm.Lag(lctx, group)
+		cancel()
+		if err != nil {
+			continue
+		}
+		if l, ok := lags[group]; ok && l.Error() == nil {
+			m.QueueLag(l.Lag.Total())
+		}
+	}
 }
 
 // topicsOf lists the topics the driver writes to.

@@ -179,7 +179,7 @@ var _ = Describe("Durability", Serial, func() {
 			"ZZ-recognisable-private-key-ZZ\n-----END OPENSSH PRIVATE KEY-----\n"
 		r := newResource("secret-keeper")
 		reqID, _ := accepted(env.post(executePath, r.create(
-			zipPackage(helloPackage), keystoneLocation("demopass"),
+			zipPackage(helloPackage), keystoneLocation(demoPassword),
 			map[string]any{"mgmt_key": map[string]any{"type": "key",
 				"keyName": "k1", "publicKey": "ssh-ed25519 AAAA k1",
 				"privateKey": privateKey}})))
@@ -192,7 +192,7 @@ var _ = Describe("Durability", Serial, func() {
 			if string(rec.Key) == reqID {
 				found = true
 			}
-			Expect(string(rec.Value)).NotTo(ContainSubstring("demopass"))
+			Expect(string(rec.Value)).NotTo(ContainSubstring(demoPassword))
 			Expect(string(rec.Value)).NotTo(ContainSubstring(
 				"recognisable-private-key"))
 			Expect(string(rec.Value)).NotTo(ContainSubstring("os_auth"))

@@ -27,6 +27,9 @@ import (
 )
 
 const (
+	// demoPassword is recognisable, so that a test can look for it
+	// wherever it must not be.
+	demoPassword  = "Pw-4711-recognisable-ZQ"
 	eventsTopic   = "lm_vnfc_lifecycle_execution_events"
 	progressTopic = "openstack_driver_progress"
 )
@@ -142,6 +145,7 @@ func (e *environment) startOpenStack() error {
 		fmt.Sprintf("HEAT_PORT=%d", ksHeatPort),
 		fmt.Sprintf("NEUTRON_PORT=%d", neutronPort),
 		"KEYSTONE_STATE_DIR=" + filepath.Join(e.workDir, "keystone"),
+		"DEMO_PASSWORD=" + demoPassword,
 		"HEAT_STATE_DIR=" + filepath.Join(e.workDir, "heat-ks")}
 
 	// The two Heats and Keystone start side by side: each takes several

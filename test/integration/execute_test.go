@@ -156,7 +156,7 @@ var _ = Describe("Create", func() {
 		"authentication and the catalog's Heat endpoint", func() {
 		r := newResource("via-keystone")
 		reqID, stackID := accepted(env.post(executePath, r.create(
-			zipPackage(helloPackage), keystoneLocation("demopass"),
+			zipPackage(helloPackage), keystoneLocation(demoPassword),
 			nil)))
 		Expect(stackID).NotTo(BeEmpty())
 		ev := finalOf(reqID)
@@ -164,7 +164,7 @@ var _ = Describe("Create", func() {
 		Expect(ev.Message.Outputs["child_label"]).To(Equal("child:via-keystone"))
 
 		del := finalOf(mustAccept(env.post(executePath, r.other("Delete",
-			stackTopology(stackID), keystoneLocation("demopass")))))
+			stackTopology(stackID), keystoneLocation(demoPassword)))))
 		Expect(del.Message.Status).To(Equal("COMPLETE"), del.Raw)
 	})
 
