@@ -62,6 +62,7 @@ type Config struct {
 	DisableRollback  bool
 	AdoptableStates  []string
 	DeleteRetries    int
+	BatchPolling     bool
 }
 
 // Setting describes one configuration value.
@@ -195,6 +196,10 @@ func Settings() []Setting {
 		boolean("disable_rollback", "true", "keep a failed stack for "+
 			"inspection when the request does not say",
 			func(c *Config) *bool { return &c.DisableRollback }),
+		boolean("batch_polling", "true", "answer many requests' looks at "+
+			"their stacks with one stack list call per location; only "+
+			"stacks that changed get a full read",
+			func(c *Config) *bool { return &c.BatchPolling }),
 		integer("delete_retries", "2", "times a failed stack delete is "+
 			"asked again before the Delete fails", func(c *Config) *int {
 			return &c.DeleteRetries

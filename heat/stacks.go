@@ -253,3 +253,51 @@ func FailedLeaves(resources []Resource) []Resource {
 	}
 	return out
 }
+
+// StackStatus is a stack's id and status, as Heat's stack list gives them.
+type StackStatus struct {
+	ID     string
+	Status string
+}
+
+// listPage is how many stacks one list call asks for.
+const listPage = 1000
+
+// ListStatuses gives the status of every stack that carries all of tags,
+// in as few calls as Heat's paging allows: one call answers for many
+// requests polling stacks of the same project.
+func (c *Cloud) ListStatuses(ctx context.Context,
+	tags []string) (map[string]string, error) {
+	out := map[string]string{}
+	marker := ""
+	for {
+		q := url.Values{}
+		q.Set("limit", fmt.Sprint(listPage))
+		if len(tags) > 0 {
+			q.Set("tags", strings.Join(tags, ","))
+		}
+		if marker != "" {
+			q.Set("marker", marker)
+		}
+		var page struct {
+			Stacks []struct {
+				ID     string `json:"id"`
+				Status string `json:"stack_status"`
+			} `json:"stacks"`
+		}
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		_, err := c.orchestration.Get(cctx,
+			c.orchestration.ServiceURL("stacks")+"?"+q.Encode(), &page, nil)
+		cancel()
+		if err != nil {
+			return nil, wrap("Heat", "list stacks", err)
+		}
+		for _, s := range page.Stacks {
+			out[s.ID] = s.Status
+		}
+		if len(page.Stacks) < listPage {
+			return out, nil
+		}
+		marker = page.Stacks[len(page.Stacks)-1].ID
+	}
+}

@@ -78,6 +78,9 @@ type Settings struct {
 	OpenStackTimeout time.Duration
 	// Observer, when set, is told of accepted and finished requests.
 	Observer Observer
+	// BatchPolling lets one stack list call per location answer for
+	// every request whose stack has not changed.
+	BatchPolling bool
 }
 
 // Engine carries out execute requests: it checks them, asks Heat, and
@@ -89,6 +92,8 @@ type Engine struct {
 	queue   Queue
 	log     *slog.Logger
 	poller  *Poller
+	// board is nil when batch polling is off.
+	board *statusBoard
 }
 
 // NewEngine wires an engine; Run starts its poller.
@@ -100,6 +105,9 @@ func NewEngine(set Settings, clients *heat.Clients, bus Bus, queue Queue,
 	e := &Engine{set: set, clients: clients, bus: bus, queue: queue,
 		log: log}
 	e.poller = newPoller(e)
+	if set.BatchPolling {
+		e.board = newStatusBoard(set.PollInterval / 2)
+	}
 	return e
 }
 

@@ -42,6 +42,11 @@ type job struct {
 	Errors int `json:"-"`
 	// deleteSent is set once this replica has asked Heat to delete.
 	deleteSent bool
+	// lastStatus is the stack's status at the last full look; tagged
+	// says whether the stack carries the driver's tag (and so is on the
+	// status board).
+	lastStatus string
+	tagged     bool
 	// final is the request's end, kept while Kafka does not take it.
 	final *Message
 	// announced is set once IN_PROGRESS is published.
@@ -263,6 +268,9 @@ func (p *Poller) look(ctx context.Context, j *job,
 				j.StackName)), 0
 		}
 	} else if err == nil {
+		if again, skip := p.unchanged(ctx, cloud, j, now, log); skip {
+			return nil, again
+		}
 		stack, err = cloud.GetStack(ctx, j.StackName, j.StackID)
 	}
 	gone := heat.IsNotFound(err)
@@ -283,6 +291,8 @@ func (p *Poller) look(ctx context.Context, j *job,
 	j.Errors = 0
 	if stack != nil {
 		j.StackName = stack.Name
+		j.lastStatus = stack.Status
+		j.tagged = stack.HasTag(DriverTag)
 	}
 
 	switch j.Transition {
@@ -351,6 +361,27 @@ func (p *Poller) look(ctx context.Context, j *job,
 		p.report(ctx, cloud, j, stack, log)
 	}
 	return nil, e.nextLook(now.Sub(j.Started))
+}
+
+// unchanged asks the status board, when batch polling is on, whether the
+// stack is still in the state it was in at the last full look; if so, the
+// full look (with its outputs) is skipped, and the job comes back later.
+func (p *Poller) unchanged(ctx context.Context, cloud *heat.Cloud, j *job,
+	now time.Time, log *slog.Logger) (time.Duration, bool) {
+	e := p.e
+	if e.board == nil || !j.tagged || j.lastStatus == "" ||
+		!strings.HasSuffix(j.lastStatus, "_IN_PROGRESS") ||
+		now.After(j.Deadline) {
+		return 0, false
+	}
+	status, listed, err := e.board.status(ctx, cloud, j.Location.Key(),
+		j.StackID)
+	if err != nil || !listed || status != j.lastStatus {
+		return 0, false
+	}
+	p.report(ctx, cloud, j, &heat.Stack{ID: j.StackID, Name: j.StackName,
+		Status: status}, log)
+	return e.nextLook(now.Sub(j.Started)), true
 }
 
 func stackState(s *heat.Stack) string {

@@ -74,6 +74,7 @@ func New(opts Options, exec Executor, find Finder, health Health,
 	r.HandleFunc("/management/health", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/management/live", s.live).Methods(http.MethodGet)
 	r.HandleFunc("/management/ready", s.ready).Methods(http.MethodGet)
+	r.HandleFunc(OpenAPIPath, OpenAPIHandler()).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter,
 		req *http.Request) {
 		s.fail(w, req, http.StatusNotFound, fmt.Sprintf(

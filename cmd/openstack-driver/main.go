@@ -138,6 +138,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		DeleteRetries:       cfg.DeleteRetries,
 		MaxHeatRequestBytes: int(cfg.MaxHeatRequest),
 		Observer:            m,
+		BatchPolling:        cfg.BatchPolling,
 		OpenStackTimeout:    cfg.OpenStackTimeout,
 	}, clients, bus, queue, log)
 

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "edge router ready" > /etc/motd
