@@ -93,7 +93,7 @@ func New(version string) *Metrics {
 	})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
-		Help:      "The driver's version and Go version; always 1.",
+		Help: "The driver's version and Go version; always 1.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 

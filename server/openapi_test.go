@@ -235,7 +235,8 @@ func newSpecHarness(limit int64) *specHarness {
 	h.router, err = gorillamux.NewRouter(h.doc)
 	Expect(err).NotTo(HaveOccurred())
 	log := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
-	s := server.New(server.Options{MaxBodyBytes: limit}, h.exec,
+	s := server.New(server.Options{MaxBodyBytes: limit,
+		Pinger: unreachablePinger{}}, h.exec,
 		specFinder{cloud: h.cloud}, h.health, log)
 	h.ts = httptest.NewServer(s)
 	DeferCleanup(h.ts.Close)
@@ -384,6 +385,7 @@ var _ = Describe("The OpenAPI document", func() {
 			"GET /management/ready",
 			"POST /api/driver/lifecycle/execute",
 			"POST /api/driver/references/find",
+			"POST /api/os/ping",
 		}))
 	})
 
@@ -1015,3 +1017,13 @@ var _ = Describe("Kafka messages against the LifecycleEvent schema", func() {
 		}),
 	)
 })
+
+// unreachablePinger answers every ping with a cloud that did not answer,
+// as a location on a closed port would.
+type unreachablePinger struct{}
+
+func (unreachablePinger) Ping(context.Context, *heat.Location) (bool,
+	[]heat.Check) {
+	return false, []heat.Check{{Name: "keystone", OK: false,
+		Detail: "Keystone at 127.0.0.1:1 cannot be reached"}}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tnco-drivers/openstack-driver/discovery"
+	"github.com/tnco-drivers/openstack-driver/heat"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
 )
 
@@ -33,6 +34,11 @@ type Finder interface {
 		error)
 }
 
+// Pinger tries a deployment location.
+type Pinger interface {
+	Ping(ctx context.Context, loc *heat.Location) (bool, []heat.Check)
+}
+
 // Health reports whether a part the driver depends on works.
 type Health interface {
 	// Kafka checks that the broker answers.
@@ -46,6 +52,8 @@ type Health interface {
 // Options configure the API.
 type Options struct {
 	MaxBodyBytes int64
+	// Pinger answers POST /api/os/ping; nil leaves the route out.
+	Pinger Pinger
 	// Observe, when set, is told of every answered request, by route
 	// template (never the raw path, which may hold ids).
 	Observe func(route, method string, code int, d time.Duration)
@@ -75,6 +83,7 @@ func New(opts Options, exec Executor, find Finder, health Health,
 	r.HandleFunc("/management/live", s.live).Methods(http.MethodGet)
 	r.HandleFunc("/management/ready", s.ready).Methods(http.MethodGet)
 	r.HandleFunc(OpenAPIPath, OpenAPIHandler()).Methods(http.MethodGet)
+	r.HandleFunc("/api/os/ping", s.ping).Methods(http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter,
 		req *http.Request) {
 		s.fail(w, req, http.StatusNotFound, fmt.Sprintf(
@@ -157,6 +166,34 @@ func (s *Server) execute(w http.ResponseWriter, req *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"requestId": accepted.RequestID, "associatedTopology": topo})
+}
+
+func (s *Server) ping(w http.ResponseWriter, req *http.Request) {
+	if s.opts.Pinger == nil {
+		s.fail(w, req, http.StatusNotFound, "ping is not enabled")
+		return
+	}
+	var body struct {
+		DeploymentLocation *lifecycle.DeploymentLocation `json:"deploymentLocation"`
+	}
+	if !s.decode(w, req, &body) {
+		return
+	}
+	if body.DeploymentLocation == nil ||
+		body.DeploymentLocation.Properties == nil {
+		s.fail(w, req, http.StatusBadRequest, "deploymentLocation: "+
+			"missing, or without properties")
+		return
+	}
+	loc, err := heat.ParseLocation(body.DeploymentLocation.Name,
+		body.DeploymentLocation.Properties)
+	if err != nil {
+		s.failErr(w, req, err, TraceOf(req.Header))
+		return
+	}
+	reachable, checks := s.opts.Pinger.Ping(req.Context(), loc)
+	writeJSON(w, http.StatusOK, map[string]any{"reachable": reachable,
+		"checks": checks})
 }
 
 func (s *Server) findReference(w http.ResponseWriter, req *http.Request) {

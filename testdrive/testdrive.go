@@ -1,7 +1,8 @@
-// Package testdrive is the package designer's command line: it zips a
-// package folder as Brent would, sends a Create or Delete to a running
-// driver, and follows the request's messages on Kafka until the final
-// one. It talks to the driver only through its public API and topics.
+// Package testdrive is the package designer's command line. Its lint
+// checks a package folder offline; create, delete and find zip the folder
+// as Brent would, send the request to a running driver and, for create
+// and delete, follow the request's messages on Kafka until the final one.
+// It talks to the driver only through its public API and topics.
 package testdrive
 
 import (
@@ -27,12 +28,26 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Main runs a testdrive subcommand and gives the process's exit code: 0
-// when the request completed, 1 when it failed, 2 for a usage error.
+// Exit codes of Main, also listed in the usage text.
+const (
+	// ExitOK: lint found no errors; the request completed; find found.
+	ExitOK = 0
+	// ExitFailed: lint found errors; the request FAILED; or the driver
+	// refused the request (an answer other than 2xx).
+	ExitFailed = 1
+	// ExitUsage: a usage error, or the driver or Kafka could not be
+	// reached.
+	ExitUsage = 2
+	// ExitNotFound: find found nothing.
+	ExitNotFound = 3
+)
+
+// Main runs a testdrive subcommand and gives the process's exit code (see
+// the Exit constants).
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
-		return 2
+		return ExitUsage
 	}
 	var err error
 	switch args[0] {
@@ -40,38 +55,106 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = run(args[1:], "Create", stdout, stderr)
 	case "delete":
 		err = run(args[1:], "Delete", stdout, stderr)
+	case "lint":
+		err = runLint(args[1:], stdout, stderr)
+	case "find":
+		err = runFind(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return ExitOK
 	default:
+		fmt.Fprintf(stderr, "testdrive: unknown command %q\n\n", args[0])
 		usage(stderr)
-		return 2
+		return ExitUsage
 	}
 	var failed *failedError
+	var refused *refusedError
 	switch {
-	case errors.As(err, &failed):
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errNotFound):
+		return ExitNotFound
+	case errors.Is(err, errLintErrors):
+		return ExitFailed
+	case errors.As(err, &failed), errors.As(err, &refused):
 		fmt.Fprintln(stderr, err)
-		return 1
+		return ExitFailed
 	case errors.Is(err, flag.ErrHelp):
-		return 2
-	case err != nil:
+		// The flag set has printed the command's usage.
+		return ExitOK
+	default:
 		fmt.Fprintln(stderr, "testdrive:", err)
-		return 2
+		return ExitUsage
 	}
-	return 0
 }
+
+const usageText = `Usage: openstack-driver testdrive COMMAND [flags] [PACKAGE_FOLDER]
+
+Commands:
+  lint    checks PACKAGE_FOLDER (default ".") offline: heat.yaml and the
+          templates it nests parse and have Heat's shape, every nested
+          template and get_file target is under files/, every parameter
+          without a default gets a value from a property of the resource
+          descriptor (Definitions/lm/resource.yaml) or a system_ property,
+          and discover.yaml is valid; prints "file:line: level: message"
+          per finding (level: error, warning or info)
+  create  zips PACKAGE_FOLDER (its Lifecycle/openstack folder when it has
+          one), sends a Create to a running driver and follows its
+          messages to the end; prints STACK_ID=<id>
+  delete  sends a Delete of --stack-id and follows it to the end
+  find    zips PACKAGE_FOLDER, asks the driver to find --instance with its
+          discover.yaml and prints the answer as JSON
+
+PACKAGE_FOLDER is a package root (holding Lifecycle/openstack), its
+Lifecycle/openstack folder, or a folder with heat.yaml or discover.yaml at
+its root. Flags may come before or after it. Run
+"openstack-driver testdrive COMMAND -h" for a command's flags.
+
+Exit status:
+  0  lint: no errors; create, delete: COMPLETE; find: found
+  1  lint: errors; create, delete: FAILED; any: the driver refused the
+     request (its message is printed)
+  2  usage error, or the driver or Kafka could not be reached
+  3  find: nothing found`
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `Usage: openstack-driver testdrive create|delete [flags] [PACKAGE_FOLDER]
-
-  create  zips PACKAGE_FOLDER (its Lifecycle/openstack folder when it has
-          one), sends a Create and follows its messages to the end
-  delete  sends a Delete of --stack-id and follows it to the end
-
-Run "openstack-driver testdrive create -h" for the flags.`)
+	fmt.Fprintln(w, usageText)
 }
 
+// newFlagSet makes a command's flag set, whose -h prints what the command
+// does before its flags.
+func newFlagSet(command, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("testdrive "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: openstack-driver testdrive %s %s\n",
+			command, synopsis)
+		flags := 0
+		fs.VisitAll(func(*flag.Flag) { flags++ })
+		if flags > 0 {
+			fmt.Fprintln(stderr, "\nFlags (before or after the folder):")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// failedError is a request that ended FAILED.
 type failedError struct{ status, detail string }
 
 func (e *failedError) Error() string {
 	return fmt.Sprintf("request %s: %s", e.status, e.detail)
+}
+
+// refusedError is an answer of the driver other than the one expected:
+// the package, the location or the request is wrong, or the cloud said no.
+type refusedError struct {
+	status int
+	text   string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("driver answered %d: %s", e.status, e.text)
 }
 
 type options struct {
@@ -96,9 +179,11 @@ func (p propFlags) Set(v string) error {
 
 func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	o := options{props: propFlags{}}
-	fs := flag.NewFlagSet("testdrive "+strings.ToLower(lifecycle),
-		flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	synopsis := "--location FILE [flags] PACKAGE_FOLDER"
+	if lifecycle == "Delete" {
+		synopsis = "--location FILE --stack-id ID [flags]"
+	}
+	fs := newFlagSet(strings.ToLower(lifecycle), synopsis, stderr)
 	fs.StringVar(&o.driver, "driver", "http://127.0.0.1:8292",
 		"address of the running driver")
 	fs.StringVar(&o.brokers, "kafka-brokers", "127.0.0.1:9092",
@@ -116,7 +201,7 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	fs.Var(o.props, "prop", "a resource property NAME=VALUE (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute,
 		"how long to wait for the final message")
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if o.location == "" {
@@ -134,8 +219,8 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	topology := map[string]any{}
 	switch lifecycle {
 	case "Create":
-		if fs.NArg() != 1 {
-			return errors.New("create needs one PACKAGE_FOLDER")
+		if err := onePackage("create", fs.Args()); err != nil {
+			return err
 		}
 		files, err = ZipFolder(fs.Arg(0))
 		if err != nil {
@@ -144,6 +229,10 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	case "Delete":
 		if o.stackID == "" {
 			return errors.New("delete needs --stack-id")
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("delete takes no PACKAGE_FOLDER (%s)",
+				strings.Join(fs.Args(), " "))
 		}
 		files, _ = zipMap(map[string][]byte{})
 		topology["InfrastructureStack"] = map[string]string{
@@ -166,10 +255,14 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	// Listen before asking, so that no message can be missed.
+	// Read from a little before the request is sent, by record time, so
+	// that no message can be missed however soon it comes, and a clock
+	// of the driver's that is somewhat behind does not matter either.
+	// Other requests' messages in that span are skipped by their key.
+	since := time.Now().Add(-clockSlack).UnixMilli()
 	consumer, err := kgo.NewClient(kgo.SeedBrokers(
 		strings.Split(o.brokers, ",")...), kgo.ConsumeTopics(o.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AfterMilli(since)))
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
@@ -177,10 +270,6 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	if err := consumer.Ping(ctx); err != nil {
 		return fmt.Errorf("kafka at %s: %w", o.brokers, err)
 	}
-	// Make the consumer take its starting offsets now.
-	pollCtx, pollCancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	consumer.PollFetches(pollCtx)
-	pollCancel()
 
 	start := time.Now()
 	reqID, err := post(ctx, o.driver, body, stdout)
@@ -190,9 +279,29 @@ func run(args []string, lifecycle string, stdout, stderr io.Writer) error {
 	return follow(ctx, consumer, reqID, start, stdout)
 }
 
+// onePackage checks that a command that sends a package was given one
+// folder.
+func onePackage(command string, args []string) error {
+	switch len(args) {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("%s needs a PACKAGE_FOLDER", command)
+	}
+	return fmt.Errorf("%s needs one PACKAGE_FOLDER, not %d (%s)", command,
+		len(args), strings.Join(args, " "))
+}
+
+// clockSlack is how far back, by record time, create and delete start
+// reading the events topic.
+const clockSlack = time.Minute
+
 func post(ctx context.Context, driver string, body any,
 	stdout io.Writer) (string, error) {
-	data, _ := json.Marshal(body)
+	data, err := json.Marshal(body)
+	if err != nil {
+		return "", fmt.Errorf("request: %w", err)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
 		strings.TrimRight(driver, "/")+"/api/driver/lifecycle/execute",
 		bytes.NewReader(data))
@@ -205,10 +314,13 @@ func post(ctx context.Context, driver string, body any,
 		return "", fmt.Errorf("driver: %w", err)
 	}
 	defer resp.Body.Close()
-	text, _ := io.ReadAll(resp.Body)
+	text, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("driver's answer: %w", err)
+	}
 	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("driver answered %d: %s", resp.StatusCode,
-			strings.TrimSpace(string(text)))
+		return "", &refusedError{status: resp.StatusCode,
+			text: strings.TrimSpace(string(text))}
 	}
 	var answer struct {
 		RequestID          string         `json:"requestId"`
@@ -218,8 +330,9 @@ func post(ctx context.Context, driver string, body any,
 		return "", fmt.Errorf("driver answer: %w", err)
 	}
 	fmt.Fprintf(stdout, "accepted: request %s\n", answer.RequestID)
-	if st, ok := answer.AssociatedTopology["InfrastructureStack"].(map[string]any); ok {
-		fmt.Fprintf(stdout, "STACK_ID=%v\n", st["id"])
+	topology := answer.AssociatedTopology
+	if stack, ok := topology["InfrastructureStack"].(map[string]any); ok {
+		fmt.Fprintf(stdout, "STACK_ID=%v\n", stack["id"])
 	}
 	return answer.RequestID, nil
 }

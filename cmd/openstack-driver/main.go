@@ -176,7 +176,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	finder := discovery.NewService(clients, limits)
 	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes,
-		Observe: m.HTTP}, engine, finder, h, log)
+		Pinger: clients, Observe: m.HTTP}, engine, finder, h, log)
 	api.Handle("/metrics", m.Handler().ServeHTTP, http.MethodGet)
 	srv := &http.Server{
 		Handler:           api,

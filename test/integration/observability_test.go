@@ -121,3 +121,54 @@ var _ = Describe("Operations", func() {
 		}
 	})
 })
+
+var _ = Describe("Ping", func() {
+	checksOf := func(a answer) map[string]bool {
+		out := map[string]bool{}
+		for _, c := range a.Body["checks"].([]any) {
+			m := c.(map[string]any)
+			out[m["name"].(string)] = m["ok"].(bool)
+		}
+		return out
+	}
+
+	It("says Heat answers for a location without Keystone", func() {
+		a := env.post("/api/os/ping", map[string]any{
+			"deploymentLocation": noauthLocation()})
+		Expect(a.Status).To(Equal(200), a.Text)
+		Expect(a.Body["reachable"]).To(BeTrue())
+		Expect(checksOf(a)).To(HaveKeyWithValue("heat", true))
+	})
+
+	It("logs in, finds Heat in the catalog and lists a stack through "+
+		"Keystone; no Neutron answers here, and it says so", func() {
+		a := env.post("/api/os/ping", map[string]any{
+			"deploymentLocation": keystoneLocation(demoPassword)})
+		Expect(a.Status).To(Equal(200), a.Text)
+		Expect(a.Body["reachable"]).To(BeTrue())
+		checks := checksOf(a)
+		Expect(checks).To(HaveKeyWithValue("keystone", true))
+		Expect(checks).To(HaveKeyWithValue("heat endpoint", true))
+		Expect(checks).To(HaveKeyWithValue("heat", true))
+		Expect(checks).To(HaveKey("neutron endpoint"))
+	})
+
+	It("says Keystone refused a wrong password without repeating it",
+		func() {
+			a := env.post("/api/os/ping", map[string]any{
+				"deploymentLocation": keystoneLocation("wrong-" +
+					demoPassword)})
+			Expect(a.Status).To(Equal(200), a.Text)
+			Expect(a.Body["reachable"]).To(BeFalse())
+			Expect(checksOf(a)).To(HaveKeyWithValue("keystone", false))
+			Expect(a.Text).NotTo(ContainSubstring(demoPassword))
+		})
+
+	It("answers 400 for a malformed location", func() {
+		a := env.post("/api/os/ping", map[string]any{
+			"deploymentLocation": map[string]any{"name": "x",
+				"properties": map[string]any{"os_api_url": "ftp://x"}}})
+		Expect(a.Status).To(Equal(400), a.Text)
+		Expect(a.Body["localizedMessage"]).To(ContainSubstring("os_api_url"))
+	})
+})

@@ -1,0 +1,4 @@
+package testdrive
+
+// ParseInterspersed exposes parseInterspersed to the tests.
+var ParseInterspersed = parseInterspersed
