@@ -26,6 +26,17 @@ import (
 // Config is the driver's whole configuration after loading.
 type Config struct {
 	Listen              string
+	TLSCertFile         string
+	TLSKeyFile          string
+	TLSClientCAFile     string
+	APITokenFile        string
+	KafkaTLS            bool
+	KafkaCAFile         string
+	KafkaCertFile       string
+	KafkaKeyFile        string
+	KafkaSASLMechanism  string
+	KafkaSASLUsername   string
+	KafkaSASLPassword   string
 	KafkaBrokers        []string
 	JobKeyFile          string
 	LogLevel            string
@@ -88,6 +99,17 @@ func Settings() []Setting {
 	return []Setting{
 		str("listen", ":8292", "address the HTTP API listens on",
 			func(c *Config) *string { return &c.Listen }),
+		str("tls_cert_file", "", "PEM certificate to serve HTTPS with "+
+			"(read again when it changes); empty serves HTTP",
+			func(c *Config) *string { return &c.TLSCertFile }),
+		str("tls_key_file", "", "PEM key of tls_cert_file",
+			func(c *Config) *string { return &c.TLSKeyFile }),
+		str("tls_client_ca_file", "", "PEM CA bundle: when set, callers "+
+			"must present a client certificate it signed",
+			func(c *Config) *string { return &c.TLSClientCAFile }),
+		str("api_token_file", "", "file holding a bearer token that "+
+			"calls to /api/ must carry; empty: no token checked",
+			func(c *Config) *string { return &c.APITokenFile }),
 		{Name: "kafka_brokers", Default: "",
 			Help: "comma-separated Kafka bootstrap brokers; empty starts " +
 				"the embedded broker (for trying the driver only)",
@@ -95,6 +117,23 @@ func Settings() []Setting {
 				c.KafkaBrokers = splitList(v)
 				return nil
 			}},
+		boolean("kafka_tls", "false", "connect to the brokers over TLS",
+			func(c *Config) *bool { return &c.KafkaTLS }),
+		str("kafka_ca_file", "", "PEM CA bundle of the brokers",
+			func(c *Config) *string { return &c.KafkaCAFile }),
+		str("kafka_cert_file", "", "PEM client certificate for the "+
+			"brokers", func(c *Config) *string { return &c.KafkaCertFile }),
+		str("kafka_key_file", "", "PEM key of kafka_cert_file",
+			func(c *Config) *string { return &c.KafkaKeyFile }),
+		str("kafka_sasl_mechanism", "", "SASL mechanism: PLAIN, "+
+			"SCRAM-SHA-256 or SCRAM-SHA-512; empty: none",
+			func(c *Config) *string { return &c.KafkaSASLMechanism }),
+		str("kafka_sasl_username", "", "SASL user name",
+			func(c *Config) *string { return &c.KafkaSASLUsername }),
+		str("kafka_sasl_password_file", "", "file holding the SASL "+
+			"password", func(c *Config) *string {
+			return &c.KafkaSASLPassword
+		}),
 		str("job_key_file", "", "file of base64 32-byte job-queue keys, "+
 			"one per line, the first current; generated in data_dir "+
 			"with the embedded broker",
@@ -371,6 +410,14 @@ func (c *Config) check() error {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s must not be empty", name))
 		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tls_cert_file and tls_key_file "+
+			"go together"))
+	}
+	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
+		errs = append(errs, errors.New("tls_client_ca_file needs "+
+			"tls_cert_file and tls_key_file"))
 	}
 	if c.MaxJobsInMemory < 1 {
 		errs = append(errs, errors.New("max_jobs_in_memory must be at "+

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tnco-drivers/openstack-driver/config"
 	"github.com/tnco-drivers/openstack-driver/discovery"
@@ -106,8 +108,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	m := metrics.New(version)
+	var security []kgo.Opt
+	if len(cfg.KafkaBrokers) > 0 {
+		security, err = kafka.Security{TLS: cfg.KafkaTLS,
+			CAFile: cfg.KafkaCAFile, CertFile: cfg.KafkaCertFile,
+			KeyFile: cfg.KafkaKeyFile, Mechanism: cfg.KafkaSASLMechanism,
+			Username:     cfg.KafkaSASLUsername,
+			PasswordFile: cfg.KafkaSASLPassword}.Options()
+		if err != nil {
+			return err
+		}
+	}
 	bus, err := kafka.Dial(kafka.Options{Brokers: brokers,
-		ClientID: "openstack-driver", OnProduce: m.Produced}, log)
+		ClientID: "openstack-driver", OnProduce: m.Produced,
+		Extra: security}, log)
 	if err != nil {
 		return err
 	}
@@ -116,7 +130,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ensureTopics(ctx, cfg, bus, log)
 	}
 	queue := jobs.New(jobs.Options{Topic: cfg.JobsTopic,
-		Group: cfg.ConsumerGroup, Brokers: brokers,
+		Group: cfg.ConsumerGroup, Brokers: brokers, Extra: security,
 		MaxJobs: cfg.MaxJobsInMemory}, bus.Client(), sealer, log)
 
 	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
@@ -178,8 +192,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	api := server.New(server.Options{MaxBodyBytes: cfg.MaxBodyBytes,
 		Pinger: clients, Observe: m.HTTP}, engine, finder, h, log)
 	api.Handle("/metrics", m.Handler().ServeHTTP, http.MethodGet)
+	var handler http.Handler = api
+	if cfg.APITokenFile != "" {
+		token, err := server.ReadToken(cfg.APITokenFile)
+		if err != nil {
+			stopAll()
+			return err
+		}
+		handler = server.RequireToken(token, handler)
+	}
+	if cfg.TLSClientCAFile != "" {
+		handler = server.RequireClientCert(handler)
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.HTTPWriteTimeout,
@@ -191,8 +217,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		stopAll()
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	if cfg.TLSCertFile != "" {
+		certs, err := server.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err == nil {
+			srv.TLSConfig, err = server.TLSConfig(certs, cfg.TLSClientCAFile)
+		}
+		if err != nil {
+			ln.Close()
+			stopAll()
+			return err
+		}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
 	log.Info("driver listening", "address", ln.Addr().String(),
-		"eventsTopic", cfg.EventsTopic)
+		"tls", cfg.TLSCertFile != "", "eventsTopic", cfg.EventsTopic)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
