@@ -33,9 +33,10 @@ test: check-go
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m ./...
 
-# Unit tests only: no Heat needed.
+# The tests that need no Heat (testdrive's lab specs are labelled heat).
 unit: check-go
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/integration)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/integration -e /testdrive)
+	$(GO) test -count=1 ./testdrive -ginkgo.label-filter='!heat'
 
 vet: check-go
 	$(GO) vet ./...
