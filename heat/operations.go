@@ -13,7 +13,7 @@ func Operation(req *http.Request) (service, op string) {
 	switch {
 	case strings.HasSuffix(path, "/auth/tokens"):
 		return "keystone", strings.ToLower(req.Method) + "_token"
-	case strings.Contains(path, "/v3"):
+	case strings.Contains(path, "/v3/") && !strings.Contains(path, "/stacks"):
 		return "keystone", "other"
 	case strings.Contains(path, "/v2.0/"):
 		resource := path[strings.LastIndex(path, "/v2.0/")+len("/v2.0/"):]

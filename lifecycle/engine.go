@@ -294,6 +294,10 @@ func (e *Engine) afterCreateRefused(ctx context.Context, cloud *heat.Cloud,
 		if ferr == nil && !existing.Deleted() && existing.HasTag(in.Tags[0]) {
 			return existing.ID, nil
 		}
+		if ferr != nil && heat.IsUnavailable(ferr) {
+			// Whose the stack is cannot be told now: Brent may retry.
+			return "", ferr
+		}
 		return "", &refusal{failure.ResourceAlreadyExists, fmt.Sprintf(
 			"a stack named %s already exists and was not created for "+
 				"this resource: %s", in.Name, api.Message)}

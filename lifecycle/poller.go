@@ -263,9 +263,9 @@ func (p *Poller) look(ctx context.Context, j *job,
 				return nil, e.set.PollInterval
 			}
 			return p.failed(j, failure.InternalError, fmt.Sprintf(
-				"Heat has no stack %s for this request: the driver "+
-					"stopped before Heat confirmed the create",
-				j.StackName)), 0
+				"Heat has no stack %s for this request: Heat never "+
+					"confirmed the create (the driver stopped, or Heat "+
+					"did not answer in time)", j.StackName)), 0
 		}
 	} else if err == nil {
 		if again, skip := p.unchanged(ctx, cloud, j, now, log); skip {
@@ -427,7 +427,7 @@ const maxNestedDepth = 5
 // failedText is failed for a description that is already made.
 func (p *Poller) failedText(j *job, code failure.Code, text string) *Message {
 	m := p.failed(j, code, "")
-	m.FailureDetails.Description = text
+	m.FailureDetails.Description = failure.Describe("", "", text, 0)
 	return m
 }
 

@@ -65,7 +65,7 @@ func New(version string) *Metrics {
 		Namespace: namespace, Name: "stack_duration_seconds",
 		Help: "Time from a request's acceptance to its final message, by " +
 			"transition and outcome.",
-		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+		Buckets: prometheus.ExponentialBuckets(0.5, 2, 15),
 	}, []string{"transition", "outcome"})
 	m.cloudCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "openstack_api_calls_total",
@@ -118,6 +118,14 @@ func (m *Metrics) Gauge(name, help string, value func() float64) {
 
 // HTTP counts one answered HTTP request.
 func (m *Metrics) HTTP(route, method string, code int, d time.Duration) {
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut,
+		http.MethodDelete, http.MethodHead, http.MethodPatch,
+		http.MethodOptions:
+	default:
+		// A client may send any method: the label stays bounded.
+		method = "other"
+	}
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tnco-drivers/openstack-driver/discovery"
 	"github.com/tnco-drivers/openstack-driver/heat"
+	"github.com/tnco-drivers/openstack-driver/jobs"
 	"github.com/tnco-drivers/openstack-driver/kafka"
 	"github.com/tnco-drivers/openstack-driver/lifecycle"
 	"github.com/tnco-drivers/openstack-driver/resourcepkg"
@@ -23,6 +24,7 @@ func StatusOf(err error) int {
 		pkg      *resourcepkg.Error
 		location *heat.LocationError
 		bus      *kafka.UnavailableError
+		queue    *jobs.UnavailableError
 		api      *heat.APIError
 	)
 	switch {
@@ -31,7 +33,8 @@ func StatusOf(err error) int {
 		errors.Is(err, heat.ErrNoNetworkService),
 		discovery.IsRequestProblem(err):
 		return http.StatusBadRequest
-	case errors.As(err, &bus), heat.IsUnavailable(err),
+	case errors.As(err, &bus), errors.As(err, &queue),
+		heat.IsUnavailable(err),
 		errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &api) && api.Status < 500:

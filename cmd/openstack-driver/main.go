@@ -131,7 +131,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	queue := jobs.New(jobs.Options{Topic: cfg.JobsTopic,
 		Group: cfg.ConsumerGroup, Brokers: brokers, Extra: security,
-		MaxJobs: cfg.MaxJobsInMemory}, bus.Client(), sealer, log)
+		MaxJobs: cfg.MaxJobsInMemory},
+		countingProducer{client: bus.Client(), m: m}, sealer, log)
 
 	clients := heat.NewClients(heat.Options{Timeout: cfg.OpenStackTimeout,
 		IdleTTL: cfg.ClientIdleTTL, Transport: countCalls(m)})
@@ -271,6 +272,21 @@ func countCalls(m *metrics.Metrics) func(http.RoundTripper) http.RoundTripper {
 			return resp, err
 		})
 	}
+}
+
+// countingProducer counts the job queue's records in the Kafka metrics.
+type countingProducer struct {
+	client *kgo.Client
+	m      *metrics.Metrics
+}
+
+func (p countingProducer) ProduceSync(ctx context.Context,
+	rs ...*kgo.Record) kgo.ProduceResults {
+	res := p.client.ProduceSync(ctx, rs...)
+	for _, r := range res {
+		p.m.Produced(r.Record.Topic, r.Err)
+	}
+	return res
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
