@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -179,7 +180,7 @@ func (loc *Location) checkURL() error {
 			"not hold credentials; use the os_auth_* properties"}
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-		u.Host == "" {
+		u.Hostname() == "" || !validPort(u.Port()) {
 		// The address is not quoted back: a malformed one may still
 		// carry something secret.
 		return &LocationError{Property: "os_api_url", Problem: "is not " +
@@ -187,6 +188,15 @@ func (loc *Location) checkURL() error {
 			"http://10.0.0.5:5000"}
 	}
 	return nil
+}
+
+// validPort accepts no port (the scheme's) or one in 1..65535.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // checkHeatURL makes sure that, without Keystone, os_api_url is Heat's

@@ -419,6 +419,10 @@ func intProperty(ps Properties, name string, def int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(text)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(text, "-") {
+		// Larger than any whole number here: surely too long.
+		return maxTimeoutMins + 1, nil
+	}
 	if err != nil || n < 1 {
 		return 0, &RequestError{Field: "requestProperties." + name,
 			Problem: fmt.Sprintf("%q is not a positive whole number", text)}
@@ -450,15 +454,8 @@ func (e *Engine) delete(ctx context.Context, req *ExecuteRequest, job *job,
 			"nothing to delete")
 		return e.completeNow(ctx, job, log)
 	}
-	job.Deadline = job.Started.Add(
-		time.Duration(e.set.StackTimeoutMins)*time.Minute +
-			e.set.DeadlineMargin)
 	ctx = context.WithoutCancel(ctx)
-	cloud, err := e.clients.Cloud(ctx, job.Location)
-	if err != nil {
-		return nil, err
-	}
-	stack, err := cloud.GetStack(ctx, "", entry.ID)
+	cloud, stack, err := e.existingStack(ctx, job, entry.ID)
 	if heat.IsNotFound(err) || (err == nil && stack.Status == "DELETE_COMPLETE") {
 		log.Info("request accepted; stack already gone", "stackId", entry.ID)
 		return e.completeNow(ctx, job, log)
@@ -496,15 +493,8 @@ func (e *Engine) adopt(ctx context.Context, req *ExecuteRequest, job *job,
 	if err := e.ready(ctx); err != nil {
 		return nil, err
 	}
-	job.Deadline = job.Started.Add(
-		time.Duration(e.set.StackTimeoutMins)*time.Minute +
-			e.set.DeadlineMargin)
 	ctx = context.WithoutCancel(ctx)
-	cloud, err := e.clients.Cloud(ctx, job.Location)
-	if err != nil {
-		return nil, err
-	}
-	stack, err := cloud.GetStack(ctx, "", id)
+	_, stack, err := e.existingStack(ctx, job, id)
 	if heat.IsNotFound(err) || (err == nil && stack.Deleted()) {
 		return e.failNow(ctx, job, failure.ResourceNotFound, fmt.Sprintf(
 			"stack %s to adopt does not exist", id), log)
@@ -519,6 +509,22 @@ func (e *Engine) adopt(ctx context.Context, req *ExecuteRequest, job *job,
 	log.Info("request accepted; adopting stack", "stack", stack.Name,
 		"stackId", stack.ID, "status", stack.Status)
 	return accepted(job, StackTopology(stack.ID)), nil
+}
+
+// existingStack reads the stack a Delete or Adopt names, and gives the
+// job the configured deadline. A cloud that cannot be reached is the
+// only error; a missing stack is for the caller to judge.
+func (e *Engine) existingStack(ctx context.Context, j *job,
+	id string) (*heat.Cloud, *heat.Stack, error) {
+	j.Deadline = j.Started.Add(
+		time.Duration(e.set.StackTimeoutMins)*time.Minute +
+			e.set.DeadlineMargin)
+	cloud, err := e.clients.Cloud(ctx, j.Location)
+	if err != nil {
+		return nil, nil, err
+	}
+	stack, err := cloud.GetStack(ctx, "", id)
+	return cloud, stack, err
 }
 
 func accepted(j *job, topo Topology) *Accepted {

@@ -47,7 +47,7 @@ func (ps *Properties) UnmarshalJSON(data []byte) error {
 	for name, msg := range raw {
 		p, err := decodeProperty(msg)
 		if err != nil {
-			return fmt.Errorf("property %q: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		out[name] = p
 	}

@@ -131,7 +131,7 @@ var _ = Describe("Reading a property map", func() {
 			_, err := decodeProps(`{"keypair": {"type": "key", "keyName": 7}}`)
 
 			Expect(err).To(HaveOccurred())
-			Expect(err.Error()).To(ContainSubstring(`"keypair"`))
+			Expect(err.Error()).To(HavePrefix("keypair: "))
 			Expect(err.Error()).To(ContainSubstring("keyName"))
 		})
 	})

@@ -7,6 +7,7 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -122,6 +123,45 @@ type ExecuteRequest struct {
 	RequestProperties  Properties          `json:"requestProperties"`
 	AssociatedTopology Topology            `json:"associatedTopology"`
 	DeploymentLocation *DeploymentLocation `json:"deploymentLocation"`
+}
+
+// UnmarshalJSON decodes the request, naming the property map of a
+// property that cannot be read.
+func (r *ExecuteRequest) UnmarshalJSON(data []byte) error {
+	type plain ExecuteRequest
+	var raw struct {
+		plain
+		SystemProperties   json.RawMessage `json:"systemProperties"`
+		ResourceProperties json.RawMessage `json:"resourceProperties"`
+		RequestProperties  json.RawMessage `json:"requestProperties"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*r = ExecuteRequest(raw.plain)
+	for _, m := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *Properties
+	}{
+		{"systemProperties", raw.SystemProperties, &r.SystemProperties},
+		{"resourceProperties", raw.ResourceProperties,
+			&r.ResourceProperties},
+		{"requestProperties", raw.RequestProperties, &r.RequestProperties},
+	} {
+		if len(m.raw) == 0 {
+			continue
+		}
+		if err := m.dst.UnmarshalJSON(m.raw); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				return fmt.Errorf("%s must be an object, not %s", m.name,
+					jsonKind(m.raw))
+			}
+			return fmt.Errorf("%s.%w", m.name, err)
+		}
+	}
+	return nil
 }
 
 // RequestError is a request Brent must correct; it becomes a 400.
