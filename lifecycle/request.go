@@ -128,17 +128,24 @@ type ExecuteRequest struct {
 // UnmarshalJSON decodes the request, naming the property map of a
 // property that cannot be read.
 func (r *ExecuteRequest) UnmarshalJSON(data []byte) error {
-	type plain ExecuteRequest
+	// The property maps are read apart, so that an error in one can
+	// name it; encoding/json cannot say which map a bad entry is in.
 	var raw struct {
-		plain
-		SystemProperties   json.RawMessage `json:"systemProperties"`
-		ResourceProperties json.RawMessage `json:"resourceProperties"`
-		RequestProperties  json.RawMessage `json:"requestProperties"`
+		LifecycleName      string              `json:"lifecycleName"`
+		DriverFiles        *string             `json:"driverFiles"`
+		SystemProperties   json.RawMessage     `json:"systemProperties"`
+		ResourceProperties json.RawMessage     `json:"resourceProperties"`
+		RequestProperties  json.RawMessage     `json:"requestProperties"`
+		AssociatedTopology Topology            `json:"associatedTopology"`
+		DeploymentLocation *DeploymentLocation `json:"deploymentLocation"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	*r = ExecuteRequest(raw.plain)
+	*r = ExecuteRequest{LifecycleName: raw.LifecycleName,
+		DriverFiles:        raw.DriverFiles,
+		AssociatedTopology: raw.AssociatedTopology,
+		DeploymentLocation: raw.DeploymentLocation}
 	for _, m := range []struct {
 		name string
 		raw  json.RawMessage

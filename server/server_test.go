@@ -297,7 +297,7 @@ var _ = Describe("The execute endpoint", func() {
 		Entry("a list for the deployment location", `{"deploymentLocation": []}`,
 			"deploymentLocation must be an object", "array"),
 		Entry("a key property whose name is not text",
-			`{"resourceProperties": {"kp": {"type": "key", "keyName": 1}}}`, `"kp"`, "keyName"),
+			`{"resourceProperties": {"kp": {"type": "key", "keyName": 1}}}`, "resourceProperties.kp", "keyName"),
 	)
 
 	It("answers 404 in JSON for an unknown path", func() {
