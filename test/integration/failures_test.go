@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"strings"
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -103,4 +106,23 @@ var _ = Describe("Progress", func() {
 			Expect(len(done)).To(BeNumerically(">=", 2), "%v", done)
 			Expect(done[len(done)-1]).To(BeNumerically(">", done[0]))
 		})
+})
+
+var _ = Describe("Time limits", func() {
+	It("fails with INFRASTRUCTURE_ERROR and says so when Heat's stack "+
+		"timeout (timeout_mins) passes", func() {
+		r := newResource("too-slow")
+		req := r.create(zipPackage("testdata/packages/slow"),
+			noauthLocation(), map[string]any{"secs": 150})
+		req["requestProperties"] = map[string]any{
+			"timeout_mins": map[string]any{"type": "integer", "value": "1"}}
+		reqID, _ := accepted(env.post(executePath, req))
+		ev, err := env.events.final(reqID, 3*time.Minute)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ev.Message.Status).To(Equal("FAILED"))
+		Expect(ev.Message.FailureDetails.FailureCode).
+			To(Equal("INFRASTRUCTURE_ERROR"))
+		Expect(strings.ToLower(ev.Message.FailureDetails.Description)).
+			To(ContainSubstring("timed out"))
+	})
 })
