@@ -307,63 +307,50 @@ func (l *linter) checkParameters(t *hotTemplate, params *yaml.Node) {
 }
 
 func (l *linter) checkResources(name string, res *yaml.Node) {
-	if res.Kind != yaml.MappingNode {
-		l.add(name, res.Line, LevelError, "resources must be a mapping "+
-			"of resource names to definitions, not %s", describe(res))
-		return
-	}
-	for _, kv := range l.entries(name, res) {
-		k, v := kv[0], kv[1]
-		if v.Kind != yaml.MappingNode {
-			l.add(name, v.Line, LevelError, "resource %s must be a "+
-				"mapping with a type, not %s", k.Value, describe(v))
-			continue
-		}
-		hasType := false
-		for _, e := range l.entries(name, v) {
-			switch {
-			case e[0].Value == "type":
-				hasType = true
-			case !slices.Contains(resourceKeys, e[0].Value):
-				l.add(name, e[0].Line, LevelError, "resource %s: Heat "+
-					"does not know the key %q (it knows %s)", k.Value,
-					e[0].Value, strings.Join(resourceKeys, ", "))
-			}
-		}
-		if !hasType {
-			l.add(name, k.Line, LevelError, "resource %s has no type",
-				k.Value)
-		}
-	}
+	l.checkEntries(name, res, section{plural: "resources", one: "resource",
+		names: "resource names", must: "type", keys: resourceKeys})
 }
 
 func (l *linter) checkOutputs(name string, outs *yaml.Node) {
-	if outs.Kind != yaml.MappingNode {
-		l.add(name, outs.Line, LevelError, "outputs must be a mapping of "+
-			"output names to definitions, not %s", describe(outs))
+	l.checkEntries(name, outs, section{plural: "outputs", one: "output",
+		names: "output names", must: "value", keys: outputKeys})
+}
+
+// section describes a template section whose entries are mappings with
+// one key they must have and a fixed set of keys they may have.
+type section struct {
+	plural, one, names string
+	must               string
+	keys               []string
+}
+
+func (l *linter) checkEntries(name string, node *yaml.Node, sec section) {
+	if node.Kind != yaml.MappingNode {
+		l.add(name, node.Line, LevelError, "%s must be a mapping of %s "+
+			"to definitions, not %s", sec.plural, sec.names, describe(node))
 		return
 	}
-	for _, kv := range l.entries(name, outs) {
+	for _, kv := range l.entries(name, node) {
 		k, v := kv[0], kv[1]
 		if v.Kind != yaml.MappingNode {
-			l.add(name, v.Line, LevelError, "output %s must be a mapping "+
-				"with a value, not %s", k.Value, describe(v))
+			l.add(name, v.Line, LevelError, "%s %s must be a mapping "+
+				"with a %s, not %s", sec.one, k.Value, sec.must, describe(v))
 			continue
 		}
-		hasValue := false
+		has := false
 		for _, e := range l.entries(name, v) {
 			switch {
-			case e[0].Value == "value":
-				hasValue = true
-			case !slices.Contains(outputKeys, e[0].Value):
-				l.add(name, e[0].Line, LevelError, "output %s: Heat does "+
-					"not know the key %q (it knows %s)", k.Value,
-					e[0].Value, strings.Join(outputKeys, ", "))
+			case e[0].Value == sec.must:
+				has = true
+			case !slices.Contains(sec.keys, e[0].Value):
+				l.add(name, e[0].Line, LevelError, "%s %s: Heat does not "+
+					"know the key %q (it knows %s)", sec.one, k.Value,
+					e[0].Value, strings.Join(sec.keys, ", "))
 			}
 		}
-		if !hasValue {
-			l.add(name, k.Line, LevelError, "output %s has no value",
-				k.Value)
+		if !has {
+			l.add(name, k.Line, LevelError, "%s %s has no %s", sec.one,
+				k.Value, sec.must)
 		}
 	}
 }
