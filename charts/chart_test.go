@@ -25,9 +25,16 @@ import (
 )
 
 // chartOwned are the driver's settings the chart sets itself; the rest
-// are open to the operator under config.
+// are open to the operator under config. The security settings are among
+// them: they name files, which only the chart knows (it mounts them from
+// the operator's Secrets), and the values that switch them on are tls,
+// apiToken, kafka.tls and kafka.sasl.
 var chartOwned = []string{"listen", "kafka_brokers", "job_key_file",
-	"data_dir", "embedded_kafka_listen"}
+	"data_dir", "embedded_kafka_listen",
+	"tls_cert_file", "tls_key_file", "tls_client_ca_file",
+	"api_token_file", "kafka_tls", "kafka_ca_file", "kafka_cert_file",
+	"kafka_key_file", "kafka_sasl_mechanism", "kafka_sasl_username",
+	"kafka_sasl_password_file"}
 
 // container gives the driver's container of a rendered Deployment.
 func container(m *manifest) map[string]any {
@@ -486,8 +493,7 @@ networkPolicy:
 				Equal("http"))
 			Expect(dig(sm, "metadata", "labels", "release")).To(
 				Equal("prometheus"))
-			Expect(m.notes).To(ContainSubstring(
-				"does not serve /metrics yet"))
+			Expect(m.notes).To(ContainSubstring("scrapes /metrics"))
 		})
 
 		It("opens only the API port, to the peers given, and limits "+
@@ -599,6 +605,23 @@ config:
 			Entry("the brokers, set by kafka.brokers", "kafka_brokers"),
 			Entry("the key file, set from jobKey", "job_key_file"),
 			Entry("the data folder, an emptyDir", "data_dir"),
+			Entry("the HTTPS certificate, set from tls", "tls_cert_file"),
+			Entry("the HTTPS key, set from tls", "tls_key_file"),
+			Entry("the client CA, set from tls.clientCA",
+				"tls_client_ca_file"),
+			Entry("the token file, set from apiToken", "api_token_file"),
+			Entry("Kafka TLS, set from kafka.tls", "kafka_tls"),
+			Entry("the brokers' CA, set from kafka.tls", "kafka_ca_file"),
+			Entry("the Kafka client certificate, set from kafka.tls",
+				"kafka_cert_file"),
+			Entry("the Kafka client key, set from kafka.tls",
+				"kafka_key_file"),
+			Entry("the SASL mechanism, set from kafka.sasl",
+				"kafka_sasl_mechanism"),
+			Entry("the SASL user, set from kafka.sasl",
+				"kafka_sasl_username"),
+			Entry("the SASL password file, set from kafka.sasl",
+				"kafka_sasl_password_file"),
 		)
 
 		It("refuses a setting of the wrong type before anything is "+
