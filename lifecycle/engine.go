@@ -301,8 +301,9 @@ func (e *Engine) afterCreateRefused(ctx context.Context, cloud *heat.Cloud,
 		return "", &refusal{failure.ResourceAlreadyExists, fmt.Sprintf(
 			"a stack named %s already exists and was not created for "+
 				"this resource: %s", in.Name, api.Message)}
-	case (api.Status == 403 || api.Status == 413) &&
-		failure.IsQuota(api.Message):
+	case (api.Status == 403 || api.Status == 413 ||
+		// Heat reports its own limits (stacks per project) as a 400.
+		api.Status == 400) && failure.IsQuota(api.Message):
 		return "", &refusal{failure.InsufficientCapacity, api.Message}
 	case api.Status == 404:
 		return "", &refusal{failure.ResourceNotFound, api.Message}
