@@ -31,7 +31,8 @@ demo: check-go
 test: check-go
 	bash scripts/openstack/install.sh || [ $$? -eq 3 ]
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /test/integration)
+	$(GO) test -count=1 -timeout 40m -v ./test/integration/ -ginkgo.succinct
 
 # The tests that need no Heat (testdrive's lab specs are labelled heat).
 unit: check-go
