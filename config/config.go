@@ -223,7 +223,8 @@ func Settings() []Setting {
 			"looks at a stack", func(c *Config) *time.Duration {
 			return &c.PollMaxInterval
 		}),
-		integer("workers", "16", "stack polls run at once",
+		integer("workers", "64", "looks at stacks run at once (each "+
+			"waits on Heat; a goroutine each)",
 			func(c *Config) *int { return &c.Workers }),
 		integer("stack_timeout_mins", "60", "Heat stack timeout when "+
 			"the request has no timeout_mins", func(c *Config) *int {

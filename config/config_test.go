@@ -87,7 +87,7 @@ var _ = Describe("The driver's configuration", func() {
 			Expect(c.ClientIdleTTL).To(Equal(time.Hour))
 			Expect(c.PollInterval).To(Equal(500 * time.Millisecond))
 			Expect(c.PollMaxInterval).To(Equal(30 * time.Second))
-			Expect(c.Workers).To(Equal(16))
+			Expect(c.Workers).To(Equal(64))
 			Expect(c.StackTimeoutMins).To(Equal(60))
 			Expect(c.DeadlineMargin).To(Equal(10 * time.Minute))
 			Expect(c.DisableRollback).To(BeTrue())

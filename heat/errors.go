@@ -43,6 +43,9 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if e.Address == "" {
+		return fmt.Sprintf("%s gave no usable answer: %v", e.Service, e.Err)
+	}
 	return fmt.Sprintf("%s at %s cannot be reached: %v", e.Service,
 		e.Address, e.Err)
 }
@@ -65,13 +68,15 @@ func StatusOf(err error) int {
 func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
 
 // IsUnavailable reports whether the service could not be reached, timed
-// out, or failed on its side (5xx): a condition worth retrying.
+// out, gave no readable answer, failed on its side (5xx) or asked to be
+// called less often (429): a condition worth retrying.
 func IsUnavailable(err error) bool {
 	var unreachable *UnreachableError
 	if errors.As(err, &unreachable) {
 		return true
 	}
-	return StatusOf(err) >= 500
+	status := StatusOf(err)
+	return status >= 500 || status == http.StatusTooManyRequests
 }
 
 // WrapError turns what gophercloud returns into an APIError or an
@@ -103,7 +108,11 @@ func wrap(service, op string, err error) error {
 		return &UnreachableError{Service: service, Address: addr,
 			Err: cause(err)}
 	}
-	return fmt.Errorf("%s %s: %w", service, op, err)
+	// Anything else came after the request was sent: an answer cut
+	// short, or one that is not JSON. What the service did is unknown,
+	// which is to be treated like no answer at all.
+	return &UnreachableError{Service: service, Address: "",
+		Err: fmt.Errorf("%s: the answer could not be read: %w", op, err)}
 }
 
 // cause strips url.Error's repetition of the method and address.

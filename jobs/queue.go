@@ -39,6 +39,8 @@ type Delivery struct {
 	offset int64
 	// finishing is set while this replica writes the job's tombstone.
 	finishing bool
+	// sealed marks a record this replica could not open.
+	sealed bool
 }
 
 // Handler works on the jobs of the partitions this replica owns.
@@ -90,6 +92,9 @@ type Queue struct {
 
 	// lastPoll is when the consume loop last went round (Unix nanos).
 	lastPoll atomic.Int64
+	// unopened counts records of owned partitions that could not be
+	// opened with this replica's keys.
+	unopened atomic.Int64
 }
 
 // partition is this replica's view of one owned partition.
@@ -264,6 +269,11 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 // Healthy reports whether the consumer is running: its loop must have
 // gone round within the last 30 s.
 func (q *Queue) Healthy() error {
+	if n := q.unopened.Load(); n > 0 {
+		return fmt.Errorf("%d job records cannot be opened with this "+
+			"replica's keys (DRIVER_JOB_KEY_FILE must hold every key "+
+			"still in use); their requests wait", n)
+	}
 	last := q.lastPoll.Load()
 	if last == 0 {
 		return errors.New("the job queue consumer is not running")
@@ -309,10 +319,25 @@ func (q *Queue) read(r *kgo.Record) {
 		}
 	default:
 		payload, err := q.sealer.Open(r.Value, r.Key)
+		if errors.Is(err, ErrUnknownKey) {
+			// Sealed with a key this replica lacks (a key rotation half
+			// done). The record stays open, so the offset is never
+			// committed past it: a replica with the key, or this one
+			// restarted with it, works on it later. Health says so.
+			q.log.Error("job record sealed with a key this replica does "+
+				"not have; kept for a replica that has it",
+				"requestId", key, "partition", r.Partition,
+				"offset", r.Offset, "error", err.Error())
+			p.open[r.Offset] = &Delivery{Key: key, part: p,
+				offset: r.Offset, sealed: true}
+			q.unopened.Add(1)
+			break
+		}
 		if err != nil {
-			// A record that cannot be opened can never be worked on;
-			// keeping it open would block the partition's commits.
-			q.log.Error("job record dropped", "requestId", key,
+			// Not a sealed record at all, or altered: no key opens it,
+			// and keeping it would block the partition for good.
+			q.log.Error("job record dropped: it is not one this driver "+
+				"sealed, or it was altered", "requestId", key,
 				"partition", r.Partition, "offset", r.Offset,
 				"error", err.Error())
 			break
@@ -466,6 +491,11 @@ func (q *Queue) forget(ids []int32) {
 		p.gone = true
 		for k := range p.byKey {
 			keys = append(keys, k)
+		}
+		for _, d := range p.open {
+			if d.sealed {
+				q.unopened.Add(-1)
+			}
 		}
 		delete(q.parts, id)
 	}

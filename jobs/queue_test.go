@@ -603,7 +603,9 @@ var _ = Describe("Queue on a Kafka topic", func() {
 				Key: []byte(key), Value: value}).FirstErr()).To(Succeed())
 		}
 
-		It("skips them, logs them without their content, and goes on", func() {
+		It("goes on past them, keeps one sealed with an unknown key open "+
+			"(so another replica can take it) and drops one that is no "+
+			"sealed record, logging neither's content", func() {
 			r := startOwning(newQueue(singleTopic), 1)
 			produceRaw("bad-key", other.Seal([]byte(`{"password":"hunter2"}`),
 				[]byte("bad-key")))
@@ -615,11 +617,17 @@ var _ = Describe("Queue on a Kafka topic", func() {
 			Consistently(r.h.started, 500*time.Millisecond).
 				Should(Equal([]string{"good"}))
 			r.h.finish(r.q, "good")
-			// Nothing holds the partition back: bad@0 bad@1 good@2 tomb@3.
-			Eventually(func() map[int32]int64 { return committed(singleTopic) },
-				5*time.Second).Should(Equal(map[int32]int64{0: 4}))
+			// bad-key@0 stays open and holds the commit at 0; bad-plain@1
+			// is dropped; good@2 and its tombstone@3 are done.
+			Consistently(func() map[int32]int64 { return committed(singleTopic) },
+				2*time.Second).ShouldNot(HaveKeyWithValue(int32(0),
+				BeNumerically(">", 0)))
+			Expect(r.q.Healthy()).To(MatchError(ContainSubstring(
+				"cannot be opened with this replica's keys")))
 
 			Expect(logs.String()).To(ContainSubstring("job record dropped"))
+			Expect(logs.String()).To(ContainSubstring(
+				"kept for a replica that has it"))
 			Expect(logs.String()).To(ContainSubstring("requestId=bad-key"))
 			Expect(logs.String()).To(ContainSubstring("requestId=bad-plain"))
 			Expect(logs.String()).NotTo(ContainSubstring("hunter"))

@@ -78,6 +78,10 @@ func (s *Sealer) Seal(plain, aad []byte) []byte {
 	return s.current.aead.Seal(out, nonce, plain, aad)
 }
 
+// ErrUnknownKey is a record sealed with a key this Sealer does not have:
+// another replica may have it.
+var ErrUnknownKey = errors.New("job record sealed with unknown key")
+
 // Open decrypts a sealed record.
 func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < 1+8+12+16 || sealed[0] != sealVersion {
@@ -87,7 +91,7 @@ func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 	copy(id[:], sealed[1:9])
 	aead, ok := s.byID[id]
 	if !ok {
-		return nil, fmt.Errorf("job record sealed with unknown key %x", id)
+		return nil, fmt.Errorf("%w %x", ErrUnknownKey, id)
 	}
 	nonce := sealed[9 : 9+aead.NonceSize()]
 	plain, err := aead.Open(nil, nonce, sealed[9+aead.NonceSize():], aad)

@@ -94,6 +94,8 @@ type Engine struct {
 	poller  *Poller
 	// board is nil when batch polling is off.
 	board *statusBoard
+	// creates tells this replica's poller about its own stack creates.
+	creates createLedger
 }
 
 // NewEngine wires an engine; Run starts its poller.
@@ -105,6 +107,7 @@ func NewEngine(set Settings, clients *heat.Clients, bus Bus, queue Queue,
 	e := &Engine{set: set, clients: clients, bus: bus, queue: queue,
 		log: log}
 	e.poller = newPoller(e)
+	e.creates.ids = map[string]string{}
 	if set.BatchPolling {
 		e.board = newStatusBoard(set.PollInterval / 2)
 	}
@@ -191,47 +194,34 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 	job.Deadline = job.Started.Add(time.Duration(in.TimeoutMins)*
 		time.Minute + e.set.DeadlineMargin)
 	job.StackName, job.ResourceTag = in.Name, in.Tags[0]
-	if err := e.ready(ctx); err != nil {
-		return nil, err
-	}
-	// From here on the work must not stop because Brent hung up: a stack
-	// Heat creates must be followed to its end.
-	ctx = context.WithoutCancel(ctx)
-	cloud, err := e.clients.Cloud(ctx, job.Location)
-	if err != nil {
-		return nil, err
-	}
-
 	if id := stackIDProperty(req); id != "" {
-		stack, err := cloud.GetStack(ctx, "", id)
-		if heat.IsNotFound(err) || (err == nil && stack.Deleted()) {
-			return e.failNow(ctx, job, failure.ResourceNotFound,
-				fmt.Sprintf("stack %s named by the stack_id property "+
-					"does not exist", id), log)
-		}
-		if err != nil {
-			return nil, err
-		}
-		job.StackID, job.StackName = stack.ID, stack.Name
-		job.ResourceTag = ""
-		if err := e.record(ctx, job); err != nil {
-			return nil, err
-		}
-		log.Info("request accepted; using the existing stack",
-			"stack", stack.Name, "stackId", stack.ID)
-		return accepted(job, StackTopology(stack.ID)), nil
+		return e.reuse(ctx, job, id, log)
 	}
 
 	// The job goes on record before Heat is asked, with the stack's name:
 	// should this replica die before Heat answers, the replica that takes
 	// the job finds the stack by name (and its tag) or reports the end.
+	if err := e.ready(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.record(ctx, job); err != nil {
+		return nil, err
+	}
+	// From here on the work must not stop because Brent hung up: a stack
+	// Heat creates must be followed to its end.
+	ctx = context.WithoutCancel(ctx)
+	e.creates.begin(job.RequestID)
+	cloud, err := e.clients.Cloud(ctx, job.Location)
+	if err != nil {
+		e.creates.end(job.RequestID, "")
+		e.unrecord(ctx, job, log)
 		return nil, err
 	}
 	id, err := cloud.CreateStack(ctx, in)
 	if err != nil {
 		id, err = e.afterCreateRefused(ctx, cloud, in, err)
 	}
+	e.creates.end(job.RequestID, id)
 	if err != nil && !heat.IsUnavailable(err) {
 		e.unrecord(ctx, job, log)
 	}
@@ -250,12 +240,47 @@ func (e *Engine) create(ctx context.Context, req *ExecuteRequest, job *job,
 	return accepted(job, StackTopology(id)), nil
 }
 
-// record puts a job on the durable queue.
+// reuse follows the existing stack a Create names in its stack_id
+// property instead of creating one.
+func (e *Engine) reuse(ctx context.Context, job *job, id string,
+	log *slog.Logger) (*Accepted, error) {
+	if err := e.ready(ctx); err != nil {
+		return nil, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	cloud, err := e.clients.Cloud(ctx, job.Location)
+	if err != nil {
+		return nil, err
+	}
+	stack, err := cloud.GetStack(ctx, "", id)
+	if heat.IsNotFound(err) || (err == nil && stack.Deleted()) {
+		return e.failNow(ctx, job, failure.ResourceNotFound,
+			fmt.Sprintf("stack %s named by the stack_id property "+
+				"does not exist", id), log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	job.StackID, job.StackName = stack.ID, stack.Name
+	job.ResourceTag = ""
+	if err := e.record(ctx, job); err != nil {
+		return nil, err
+	}
+	log.Info("request accepted; using the existing stack",
+		"stack", stack.Name, "stackId", stack.ID)
+	return accepted(job, StackTopology(stack.ID)), nil
+}
+
+// record puts a job on the durable queue, within a time Brent can wait
+// for an answer: a broker that answers the ping but does not take writes
+// (no leader, too few in-sync replicas) is a 503, not a hung call.
 func (e *Engine) record(ctx context.Context, j *job) error {
 	payload, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("encode job: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	return e.queue.Enqueue(ctx, j.RequestID, payload)
 }
 

@@ -257,6 +257,14 @@ func (p *Poller) look(ctx context.Context, j *job,
 	cloud, err := e.clients.Cloud(ctx, j.Location)
 	var stack *heat.Stack
 	if err == nil && j.StackID == "" {
+		id, asking := e.creates.take(j.RequestID)
+		if asking {
+			// This replica is still waiting for Heat's answer.
+			return nil, e.set.PollInterval
+		}
+		j.StackID = id
+	}
+	if err == nil && j.StackID == "" {
 		stack, err = p.findCreated(ctx, cloud, j)
 		if stack == nil && err == nil {
 			if now.Sub(j.Started) < e.createGrace() {

@@ -327,7 +327,7 @@ var _ = Describe("Faults", func() {
 		Expect(ev.Message.AssociatedTopology["InfrastructureStack"].ID).
 			To(Equal(stackID))
 		Expect(time.Since(start)).To(BeNumerically(">=", delay))
-		Expect(p.count("delayed")).To(BeNumerically(">=", 2))
+		Expect(p.count("delayed")).To(BeNumerically(">=", 1))
 		Expect(p.count("given up by the driver")).To(BeZero(),
 			"3 s is well within the driver's openstack_timeout")
 		Expect(logLines(env.driverLogText(), reqID, retryWarning)).
@@ -439,7 +439,10 @@ var _ = Describe("Faults", func() {
 			refuse := false
 			if isStackRead(r) {
 				reads++
-				refuse = reads == 3
+				// The first read after the create: this replica knows
+				// the stack's id from Heat's answer, so there may be no
+				// other read before the stack is complete.
+				refuse = reads == 1
 				if refuse {
 					refusedToken = r.Header.Get("X-Auth-Token")
 				}
