@@ -150,7 +150,11 @@ func readEntry(f *zip.File, budget, limit int64) ([]byte, error) {
 		return nil, problem("entry %q cannot be read: %v", f.Name, err)
 	}
 	defer rc.Close()
+	// The header's size is a hint only (it may lie), so it is believed
+	// up to 1 MiB; the budget is what is enforced. Sizing the buffer from
+	// it saves regrowing it for the usual small files.
 	var buf bytes.Buffer
+	buf.Grow(int(min(int64(f.UncompressedSize64), budget+1, 1<<20)))
 	n, err := io.Copy(&buf, io.LimitReader(rc, budget+1))
 	if err != nil {
 		return nil, problem("entry %q cannot be read: %v", f.Name, err)

@@ -271,8 +271,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		failed = failed || s.failed
 		fmt.Fprint(stdout, s.text())
 	}
-	fmt.Fprintf(stdout, "\nGoroutines are not counted: the driver has no "+
-		"metrics endpoint yet; its OS threads are shown instead.\n")
+	fmt.Fprintf(stdout, "\nGoroutines are not sampled by the harness; the "+
+		"driver's /metrics has them (go_goroutines). OS threads are "+
+		"shown instead.\n")
 	fmt.Fprintf(stdout, "\nloadrun: done in %s\n",
 		time.Since(start).Round(time.Second))
 	if ctx.Err() != nil {

@@ -159,7 +159,7 @@ func (r *runner) manyInFlight(ctx context.Context) *section {
 		simLatency: o.heatLatency, wait: o.bStack.Max + 4*time.Minute})
 	phaseRows(s, creates)
 	s.footer("by default a driver holds at most 20,000 requests "+
-		"(max_jobs_in_memory) and looks with 16 workers; every look "+
+		"(max_jobs_in_memory) and looks with 64 workers (the workers setting); every look "+
 		"takes at least the simulated %s", o.heatLatency)
 	checkPhase(s, creates)
 	return s
