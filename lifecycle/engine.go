@@ -462,6 +462,12 @@ func boolProperty(ps Properties, name string, def bool) (bool, error) {
 		return def, nil
 	}
 	b, err := strconv.ParseBool(strings.ToLower(text))
+	switch strings.ToLower(text) {
+	case "yes", "on":
+		b, err = true, nil
+	case "no", "off":
+		b, err = false, nil
+	}
 	if err != nil {
 		return false, &RequestError{Field: "requestProperties." + name,
 			Problem: fmt.Sprintf("%q is not true or false", text)}

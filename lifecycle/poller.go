@@ -220,7 +220,7 @@ func (p *Poller) run(ctx context.Context) {
 func (p *Poller) poll(ctx, running context.Context, j *job) {
 	e := p.e
 	log := e.log.With("requestId", j.RequestID, "transition",
-		string(j.Transition), "stackId", j.StackID)
+		string(j.Transition))
 	for k, v := range j.Trace {
 		log = log.With(k, v)
 	}
@@ -246,7 +246,8 @@ func (p *Poller) poll(ctx, running context.Context, j *job) {
 		}
 		return
 	}
-	p.finish(running, j, *msg, log)
+	// A Create's stack id may have been learnt during this look.
+	p.finish(running, j, *msg, log.With("stackId", j.StackID))
 }
 
 // look decides from the stack's state whether the request is over.

@@ -18,6 +18,8 @@ import (
 // Kubernetes secret, say) is used without a restart.
 type CertReloader struct {
 	certFile, keyFile string
+	// OnError, when set, is told of a changed pair that cannot be used.
+	OnError func(error)
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
@@ -66,7 +68,12 @@ func (r *CertReloader) GetCertificate(*tls.ClientHelloInfo) (
 		if r.newest().After(r.modTime) {
 			old := r.cert
 			if err := r.load(); err != nil {
+				// Keep serving the old one; say so once per change.
 				r.cert = old
+				r.modTime = r.newest()
+				if r.OnError != nil {
+					r.OnError(err)
+				}
 			}
 		}
 	}
@@ -130,14 +137,17 @@ func ReadToken(path string) (string, error) {
 // bearer token; the management endpoints (probes, metrics) stay open for
 // Kubernetes and Prometheus.
 func RequireToken(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
+	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !strings.HasPrefix(req.URL.Path, "/api/") {
 			next.ServeHTTP(w, req)
 			return
 		}
-		got := []byte(req.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		// The scheme's name is case-insensitive (RFC 9110), the token not.
+		scheme, got, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)),
+				want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="driver"`)
 			writeJSON(w, http.StatusUnauthorized, Error{
 				LocalizedMessage: "a valid bearer token is required " +

@@ -408,6 +408,12 @@ func ZipFolder(dir string) (string, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			// The driver refuses links in a package; following one
+			// here would send a file from outside the package.
+			return fmt.Errorf("%s is a symbolic link; links are not "+
+				"allowed in a package", path)
+		}
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err

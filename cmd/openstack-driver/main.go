@@ -221,6 +221,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.TLSCertFile != "" {
 		certs, err := server.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err == nil {
+			certs.OnError = func(err error) {
+				log.Error("new TLS certificate not used; the old one "+
+					"is still served", "error", err.Error())
+			}
 			srv.TLSConfig, err = server.TLSConfig(certs, cfg.TLSClientCAFile)
 		}
 		if err != nil {
