@@ -395,11 +395,42 @@ var _ = Describe("Faults", func() {
 		Expect(logLines(d.logText(), reqID, retryWarning)).To(HaveLen(3))
 	})
 
-	// Heat down until the request's deadline is not tried here: the
-	// shortest deadline a request can have is one minute (timeout_mins
-	// and stack_timeout_mins are at least 1) plus deadline_margin (not
-	// negative), too long for this suite. This spec covers the outage
-	// that ends before the deadline.
+	It("fails with INFRASTRUCTURE_ERROR, and not before its deadline, a "+
+		"request whose Heat stays unreachable", func() {
+		// The shortest deadline a request can have: timeout_mins 1 and
+		// no margin, on a driver of its own.
+		d, err := env.startDriverProc("deadline",
+			"DRIVER_DEADLINE_MARGIN=0s",
+			"DRIVER_CONSUMER_GROUP=faults-deadline",
+			"DRIVER_JOBS_TOPIC=faults_deadline_jobs")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = d.term() })
+		p := newFaultProxy(noauthHeat(), func(w http.ResponseWriter,
+			r *http.Request, forward http.HandlerFunc) string {
+			forward(w, r)
+			return "forwarded"
+		})
+		DeferCleanup(p.start)
+
+		r := newResource("faults heat gone")
+		req := r.create(zipPackage("testdata/packages/slow"),
+			p.heatLocation(), map[string]any{"secs": 120})
+		req["requestProperties"] = map[string]any{"timeout_mins": 1}
+		start := time.Now()
+		reqID, _ := accepted(postTo(d.url, executePath, req))
+		p.stop()
+
+		ev, err := env.events.final(reqID, 3*time.Minute)
+		Expect(err).NotTo(HaveOccurred(), d.logText())
+		Expect(time.Since(start)).To(BeNumerically(">=", time.Minute),
+			"not before the deadline")
+		Expect(ev.Message.Status).To(Equal("FAILED"))
+		Expect(ev.Message.FailureDetails.FailureCode).
+			To(Equal("INFRASTRUCTURE_ERROR"))
+		Expect(ev.Message.FailureDetails.Description).To(ContainSubstring(
+			"could not be reached until the request's deadline"))
+	})
+
 	It("keeps following a stack while Heat refuses connections for 10 s, "+
 		"and completes it once Heat is back", func() {
 		p := newFaultProxy(noauthHeat(), func(w http.ResponseWriter,
