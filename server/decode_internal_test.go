@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -54,4 +57,28 @@ var _ = Describe("Decoding a JSON request body (decodeJSON)", func() {
 		Entry(nil, `{"associatedTopology": {"InfrastructureStack": "s-1"}}`,
 			"associatedTopology.InfrastructureStack must be an object, not string"),
 	)
+})
+
+var _ = Describe("The tracing context of a request", func() {
+	It("is accepted when small, as Brent sends it", func() {
+		Expect(checkTrace(lifecycle.Trace{
+			"x-tracectx-transactionid": "0d3b6f2e-58a4-4b1e-9d0a-4a3f7d2c9e11",
+			"x-tracectx-processid":     "p-1"})).To(Succeed())
+	})
+
+	It("is refused when a value is too long, naming the header", func() {
+		err := checkTrace(lifecycle.Trace{
+			"x-tracectx-transactionid": strings.Repeat("a", 513)})
+		Expect(err).To(MatchError(ContainSubstring(
+			"x-tracectx-transactionid is 513 bytes long")))
+	})
+
+	It("is refused when it has too many headers", func() {
+		trace := lifecycle.Trace{}
+		for i := range 17 {
+			trace[fmt.Sprintf("x-tracectx-h%d", i)] = "v"
+		}
+		Expect(checkTrace(trace)).To(MatchError(ContainSubstring(
+			"17 X-Tracectx-* headers")))
+	})
 })

@@ -155,6 +155,10 @@ func (s *Server) execute(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	trace := TraceOf(req.Header)
+	if err := checkTrace(trace); err != nil {
+		s.fail(w, req, http.StatusBadRequest, err.Error())
+		return
+	}
 	accepted, err := s.exec.Execute(req.Context(), &body, trace)
 	if err != nil {
 		s.failErr(w, req, err, trace)
@@ -202,6 +206,10 @@ func (s *Server) findReference(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	trace := TraceOf(req.Header)
+	if err := checkTrace(trace); err != nil {
+		s.fail(w, req, http.StatusBadRequest, err.Error())
+		return
+	}
 	res, err := s.find.Find(req.Context(), &body)
 	if err != nil {
 		s.failErr(w, req, err, trace)
@@ -280,6 +288,29 @@ func kindOf(k string) string {
 		return "a string"
 	}
 	return "a " + k
+}
+
+// Limits of the tracing context: it rides on every Kafka message and log
+// line of the request, so it must stay small; Brent's ids are far below.
+const (
+	maxTraceHeaders = 16
+	maxTraceValue   = 512
+)
+
+// checkTrace refuses a tracing context that would bloat every message of
+// the request (and could make its job record too large for Kafka).
+func checkTrace(trace lifecycle.Trace) error {
+	if len(trace) > maxTraceHeaders {
+		return fmt.Errorf("%d X-Tracectx-* headers; at most %d are "+
+			"accepted", len(trace), maxTraceHeaders)
+	}
+	for k, v := range trace {
+		if len(v) > maxTraceValue {
+			return fmt.Errorf("header %s is %d bytes long; at most %d "+
+				"are accepted", k, len(v), maxTraceValue)
+		}
+	}
+	return nil
 }
 
 // TraceOf collects a request's X-Tracectx-* headers with lower-case
