@@ -78,7 +78,7 @@ func (s *Service) Find(ctx context.Context, req *FindRequest) (*Result,
 	}
 	res, err := tmpl.Find(ctx, NewOpenStackCloud(cloud.Orchestration(),
 		network), req.InstanceName)
-	if err != nil && !isTemplateProblem(err) {
+	if err != nil && !IsRequestProblem(err) {
 		return nil, heat.WrapError("OpenStack", "find "+req.InstanceName,
 			err)
 	}
@@ -87,9 +87,7 @@ func (s *Service) Find(ctx context.Context, req *FindRequest) (*Result,
 
 // IsRequestProblem reports whether err is the request's or the template's
 // to fix, rather than the cloud's.
-func IsRequestProblem(err error) bool { return isTemplateProblem(err) }
-
-func isTemplateProblem(err error) bool {
+func IsRequestProblem(err error) bool {
 	var tmpl *TemplateError
 	var amb *AmbiguousError
 	var none *ErrNoNetworkService

@@ -82,13 +82,6 @@ func (c *Clients) Cloud(ctx context.Context, loc *Location) (*Cloud, error) {
 	}
 }
 
-// Forget drops the client of loc, so that the next call logs in anew.
-func (c *Clients) Forget(loc *Location) {
-	c.mu.Lock()
-	delete(c.entries, loc.Key())
-	c.mu.Unlock()
-}
-
 // sweep drops clients unused for longer than IdleTTL; c.mu is held.
 func (c *Clients) sweep(now time.Time) {
 	for k, e := range c.entries {
@@ -114,7 +107,7 @@ func (c *Clients) connect(ctx context.Context, loc *Location) (*Cloud,
 		rt = c.opts.Transport(rt)
 	}
 	httpClient := http.Client{Transport: rt, Timeout: c.opts.Timeout}
-	cloud := &Cloud{loc: loc, timeout: c.opts.Timeout}
+	cloud := &Cloud{timeout: c.opts.Timeout}
 
 	if !loc.AuthEnabled {
 		provider, err := openstack.NewClient(loc.APIURL)
@@ -207,7 +200,6 @@ func (loc *Location) where() string {
 
 // Cloud is an authenticated connection to one deployment location.
 type Cloud struct {
-	loc           *Location
 	timeout       time.Duration
 	orchestration *gophercloud.ServiceClient
 	provider      *gophercloud.ProviderClient
@@ -250,6 +242,3 @@ func (c *Cloud) Network() (*gophercloud.ServiceClient, error) {
 	c.network = network
 	return network, nil
 }
-
-// Location is the location this cloud was made for.
-func (c *Cloud) Location() *Location { return c.loc }

@@ -325,7 +325,7 @@ func (p *Poller) look(ctx context.Context, j *job,
 			code, text := p.cause(ctx, cloud, stack)
 			j.DeleteFailures = append(j.DeleteFailures, text)
 			if len(j.DeleteFailures) > e.set.DeleteRetries {
-				return p.failedText(j, code, fmt.Sprintf(
+				return p.failed(j, code, fmt.Sprintf(
 					"the stack could not be deleted in %d attempts: %s",
 					len(j.DeleteFailures),
 					strings.Join(j.DeleteFailures, " | "))), 0
@@ -358,7 +358,7 @@ func (p *Poller) look(ctx context.Context, j *job,
 				text = fmt.Sprintf("stack %s is %s, which cannot be "+
 					"adopted: %s", stack.Name, stack.Status, text)
 			}
-			return p.failedText(j, code, text), 0
+			return p.failed(j, code, text), 0
 		}
 	}
 	if now.After(j.Deadline) {
@@ -432,13 +432,6 @@ func (p *Poller) cause(ctx context.Context, cloud *heat.Cloud,
 
 // maxNestedDepth is how deep nested stacks are searched for a cause.
 const maxNestedDepth = 5
-
-// failedText is failed for a description that is already made.
-func (p *Poller) failedText(j *job, code failure.Code, text string) *Message {
-	m := p.failed(j, code, "")
-	m.FailureDetails.Description = failure.Describe("", "", text, 0)
-	return m
-}
 
 func (p *Poller) failed(j *job, code failure.Code, text string) *Message {
 	topo := Topology{}

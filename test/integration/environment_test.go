@@ -424,17 +424,11 @@ func (l *eventLog) finalForStack(stackID string,
 	deadline := time.After(timeout)
 	for {
 		l.mu.Lock()
-		for _, evs := range l.byID {
-			for _, ev := range evs {
-				if ev.Topic == eventsTopic && ev.Message.AssociatedTopology["InfrastructureStack"].ID == stackID &&
-					ev.Message.Status != "IN_PROGRESS" {
-					l.mu.Unlock()
-					return ev, nil
-				}
-			}
-		}
 		wait := l.notify
 		l.mu.Unlock()
+		if evs := l.ofStack(stackID); len(evs) > 0 {
+			return evs[0], nil
+		}
 		select {
 		case <-wait:
 		case <-deadline:
